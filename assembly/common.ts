@@ -1,0 +1,137 @@
+// Shared helpers for the convolution kernels.
+//
+// Every kernel has the same signature so that one dispatcher (and every worker)
+// can run any of them over a range of work units:
+//
+//   kernel(params, a, b, c, d, ws, begin, end)
+//
+// `params` points at the geometry block below (i32 each), a..d are the operand
+// pointers documented per kernel, `ws` is this thread's private workspace and
+// [begin, end) the work units to compute. Units always own disjoint outputs and
+// each output is summed in an order that does not depend on how units are split,
+// so results are bitwise identical for any thread count.
+//
+// The generic parameter V selects the arithmetic: `v128` compiles the SIMD kernel,
+// `f32` its scalar sibling (same algorithm, same summation order).
+
+// Geometry block (i32 fields), written by src/backend/wasm/kernels.ts.
+@inline export function gN(p: usize): i32 { return load<i32>(p, 0); }
+@inline export function gC(p: usize): i32 { return load<i32>(p, 4); }
+@inline export function gH(p: usize): i32 { return load<i32>(p, 8); }
+@inline export function gW(p: usize): i32 { return load<i32>(p, 12); }
+@inline export function gO(p: usize): i32 { return load<i32>(p, 16); }
+@inline export function gKH(p: usize): i32 { return load<i32>(p, 20); }
+@inline export function gKW(p: usize): i32 { return load<i32>(p, 24); }
+@inline export function gOH(p: usize): i32 { return load<i32>(p, 28); }
+@inline export function gOW(p: usize): i32 { return load<i32>(p, 32); }
+@inline export function gSH(p: usize): i32 { return load<i32>(p, 36); }
+@inline export function gSW(p: usize): i32 { return load<i32>(p, 40); }
+@inline export function gPH(p: usize): i32 { return load<i32>(p, 44); }
+@inline export function gPW(p: usize): i32 { return load<i32>(p, 48); }
+@inline export function gDH(p: usize): i32 { return load<i32>(p, 52); }
+@inline export function gDW(p: usize): i32 { return load<i32>(p, 56); }
+@inline export function gG(p: usize): i32 { return load<i32>(p, 60); }
+
+/** Columns of im2col packed per forward work unit (a multiple of 8). */
+export const NCOL: i32 = 64;
+
+@inline export function isSimd<V>(): bool { return sizeof<V>() == 16; }
+
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline export function imin(a: i32, b: i32): i32 { return a < b ? a : b; }
+@inline export function imax(a: i32, b: i32): i32 { return a > b ? a : b; }
+@inline export function f4(i: i32): usize { return <usize>i << 2; }
+
+/** Horizontal sum in a fixed order: (l0 + l1) + (l2 + l3). */
+@inline export function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) +
+         (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Stores the first n (0..4) lanes of v at p. */
+@inline export function storeLanes(p: usize, v: v128, n: i32): void {
+  if (n >= 4) { v128.store(p, v); return; }
+  if (n > 0) store<f32>(p, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/** Stores the first n (0..8) of the 8 lanes v0:v1 at p. */
+@inline export function store8(p: usize, v0: v128, v1: v128, n: i32): void {
+  if (n >= 8) { v128.store(p, v0); v128.store(p, v1, 16); }
+  else if (n >= 4) { v128.store(p, v0); storeLanes(p + 16, v1, n - 4); }
+  else storeLanes(p, v0, n);
+}
+
+/**
+ * C[r][j] = init[r] + sum_k A[k][r] * B[k][j] for r < rows (<= 4), j < cols (<= 8).
+ * A is packed [K][4] (zero rows past `rows`), B has rows of stride `bs` bytes
+ * with at least 8 readable floats each, C rows have stride `cs` bytes.
+ * init[r] = bias[r] when bias != 0, else 0. k is summed in ascending order.
+ */
+export function tile4x8<V>(a: usize, b: usize, bs: usize, K: i32, c: usize, cs: usize,
+                           rows: i32, cols: i32, bias: usize): void {
+  if (isSimd<V>()) {
+    let i0 = f32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
+    if (bias) {
+      i0 = v128.load32_splat(bias);
+      if (rows > 1) i1 = v128.load32_splat(bias, 4);
+      if (rows > 2) i2 = v128.load32_splat(bias, 8);
+      if (rows > 3) i3 = v128.load32_splat(bias, 12);
+    }
+    let c00 = i0, c01 = i0, c10 = i1, c11 = i1, c20 = i2, c21 = i2, c30 = i3, c31 = i3;
+    for (let k = 0; k < K; k++) {
+      let b0 = v128.load(b), b1 = v128.load(b, 16);
+      let av = v128.load32_splat(a);
+      c00 = madd(av, b0, c00); c01 = madd(av, b1, c01);
+      av = v128.load32_splat(a, 4);
+      c10 = madd(av, b0, c10); c11 = madd(av, b1, c11);
+      av = v128.load32_splat(a, 8);
+      c20 = madd(av, b0, c20); c21 = madd(av, b1, c21);
+      av = v128.load32_splat(a, 12);
+      c30 = madd(av, b0, c30); c31 = madd(av, b1, c31);
+      a += 16; b += bs;
+    }
+    store8(c, c00, c01, cols);
+    if (rows > 1) store8(c + cs, c10, c11, cols);
+    if (rows > 2) store8(c + 2 * cs, c20, c21, cols);
+    if (rows > 3) store8(c + 3 * cs, c30, c31, cols);
+  } else {
+    for (let r = 0; r < rows; r++) {
+      let init: f32 = bias ? load<f32>(bias + f4(r)) : 0;
+      for (let j = 0; j < cols; j++) {
+        let s = init;
+        let pa = a + f4(r), pb = b + f4(j);
+        for (let k = 0; k < K; k++) {
+          s = s + load<f32>(pa) * load<f32>(pb);
+          pa += 16; pb += bs;
+        }
+        store<f32>(c + <usize>r * cs + f4(j), s);
+      }
+    }
+  }
+}
+
+/**
+ * Copies `run` consecutive columns of one output row from a source row:
+ * dst[t] = src[w0 + t * step] when 0 <= w0 + t * step < width, else 0.
+ */
+export function gatherRow(dst: usize, src: usize, w0: i32, step: i32, width: i32, run: i32): void {
+  if (step == 1) {
+    let t0 = imin(run, imax(0, -w0));
+    let t1 = imax(t0, imin(run, width - w0));
+    if (t0 > 0) memory.fill(dst, 0, f4(t0));
+    if (t1 > t0) memory.copy(dst + f4(t0), src + f4(w0 + t0), f4(t1 - t0));
+    if (run > t1) memory.fill(dst + f4(t1), 0, f4(run - t1));
+  } else {
+    let w = w0;
+    for (let t = 0; t < run; t++) {
+      store<f32>(dst + f4(t), (w >= 0 && w < width) ? load<f32>(src + f4(w)) : 0);
+      w += step;
+    }
+  }
+}

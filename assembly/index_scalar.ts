@@ -1,0 +1,2 @@
+// Entry of the no-SIMD build: the scalar kernels only.
+export * from './kernels';

@@ -1,0 +1,93 @@
+import { ShapeError, WasmconvError, fmtShape } from './errors';
+import { Tensor, keep, noGrad, tensor, type TensorLike } from './tensor';
+import { addInPlace, ones_like } from './ops/elementwise';
+
+/** A gradient that cannot be computed: no graph, a freed graph, a missing seed. */
+export class AutogradError extends WasmconvError {}
+
+const freed = new WeakSet<Tensor>();
+
+/**
+ * Reverse-mode differentiation from `root`: accumulates d(root)/d(leaf) into
+ * `leaf.grad` for every leaf that requires gradients, then frees the graph.
+ * A non-scalar root needs `grad`, the gradient flowing into it.
+ *
+ * @example
+ * const w = tensor([2], undefined, { requiresGrad: true });
+ * const y = w.mul(w).sum();   // y = w^2
+ * y.backward();
+ * w.grad!.toArray();          // [4]
+ */
+export function backward(root: Tensor, grad?: Tensor | TensorLike): void {
+  root.check('backward');
+  if (freed.has(root)) {
+    throw new AutogradError(`backward: the graph behind tensor #${root.id} was already freed by an earlier backward()`);
+  }
+  if (!root.requiresGrad) {
+    throw new AutogradError(`backward: tensor #${root.id} with shape ${fmtShape(root.shape)} does not require grad and has no history; create its inputs with { requiresGrad: true }`);
+  }
+  let seed: Tensor;
+  if (grad === undefined) {
+    if (root.size !== 1) {
+      throw new ShapeError(`backward: a gradient can be implied only for a one-element output; tensor #${root.id} has shape ${fmtShape(root.shape)}, so pass backward(grad) with that shape`);
+    }
+    seed = noGrad(() => ones_like(root));
+  } else {
+    const g = grad instanceof Tensor ? grad.check('backward') : null;
+    const gshape = g ? g.shape : null;
+    seed = noGrad(() => (g ? tensor(g.values('backward'), g.shape) : tensor(grad as TensorLike)));
+    const shape = gshape ?? seed.shape;
+    if (seed.size !== root.size || (g && fmtShape(shape) !== fmtShape(root.shape))) {
+      seed.dispose();
+      throw new ShapeError(`backward: gradient shape ${fmtShape(shape)} does not match output shape ${fmtShape(root.shape)}`);
+    }
+    if (fmtShape(seed.shape) !== fmtShape(root.shape)) {
+      const fixed = noGrad(() => tensor(seed.values(), root.shape));
+      seed.dispose();
+      seed = fixed;
+    }
+  }
+
+  // Topological order of the nodes that need gradients.
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const visit = (t: Tensor): void => {
+    if (seen.has(t) || !t.requiresGrad) return;
+    seen.add(t);
+    if (t._ctx) for (const i of t._ctx.inputs) visit(i);
+    order.push(t);
+  };
+  visit(root);
+
+  const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  noGrad(() => {
+    try {
+      for (let k = order.length - 1; k >= 0; k--) {
+        const node = order[k];
+        const g = grads.get(node);
+        if (!g) continue;
+        grads.delete(node);
+        if (!node._ctx) {
+          if (freed.has(node)) { g.dispose(); continue; }
+          node.check('backward');
+          if (node.grad && !node.grad.isDisposed) { addInPlace(node.grad, g); g.dispose(); }
+          else node.grad = keep(g);
+          continue;
+        }
+        const ctx = node._ctx;
+        const inputGrads = ctx.backward(g);
+        g.dispose();
+        ctx.inputs.forEach((input, i) => {
+          const gi = inputGrads[i];
+          if (!gi) return;
+          if (!input.requiresGrad) { gi.dispose(); return; }
+          const prev = grads.get(input);
+          if (prev) { addInPlace(prev, gi); gi.dispose(); } else grads.set(input, gi);
+        });
+      }
+    } finally {
+      for (const g of grads.values()) g.dispose();
+    }
+  });
+  for (const t of order) if (t._ctx) { t._ctx = null; freed.add(t); }
+}

@@ -1,0 +1,192 @@
+import type { Backend, ConvGeometry, Storage, WasmStorage, WeightKey } from '../backend';
+import { Arena } from './arena';
+import { bestBuild, buildSupported, compileBuild, instantiate, type BuildKind, type KernelFn } from './loader';
+import {
+  KERNELS, backwardBias, backwardInputGemm, backwardWeightGemm, chooseForward, convFlops,
+  packForward, packTransposed, packedForwardLength, packedTransposedLength, type KernelSpec,
+} from './kernels';
+import { Pool } from './pool';
+
+const PAGE = 65536;
+/** Below this many flops a call stays on the calling thread. */
+export const PARALLEL_THRESHOLD = 2e6;
+
+/** A tensor's block of linear memory, with its view cached per buffer. */
+export class WasmBlock implements WasmStorage {
+  view: Float32Array | null = null;
+  constructor(readonly ptr: number, readonly length: number) {}
+}
+
+export interface WasmBackendOptions {
+  /** Which build to run; default: the fastest this runtime validates. 'debug' is the unoptimised SIMD build. */
+  build?: BuildKind | 'debug';
+  /** Threads including the caller; 1 uses no workers and non-shared memory. */
+  threads: number;
+  /** Upper bound of the linear memory, in bytes. */
+  maxMemoryBytes: number;
+}
+
+/** Which variant of a kernel family to run: the SIMD kernel or its scalar sibling. */
+export type Variant = 'simd' | 'scalar';
+
+/**
+ * The WebAssembly backend: one memory, one instance on this thread, optionally a
+ * worker pool over the same shared memory, the JS-side allocator, a reusable
+ * workspace and a cache of packed weights.
+ */
+export class WasmBackend implements Backend {
+  readonly name = 'wasm' as const;
+  readonly arena: Arena;
+  private readonly fns = new Map<string, KernelFn>();
+  private readonly names: string[];
+  private readonly params: number;
+  private ws = 0;
+  private wsBytes = 0;
+  private readonly packed = new Map<string, { version: number; ptr: number }>();
+  /** Kernel calls made, by family name: tests and benchmarks read it. */
+  readonly calls = new Map<string, number>();
+
+  private constructor(readonly build: BuildKind | 'debug', readonly memory: WebAssembly.Memory,
+                      readonly instance: WebAssembly.Instance, readonly pool: Pool | null, maxBytes: number) {
+    const ex = instance.exports as Record<string, unknown>;
+    this.names = Object.keys(ex).filter((k) => k.startsWith('conv2d_'));
+    for (const n of this.names) this.fns.set(n, ex[n] as KernelFn);
+    const heapBase = (ex.heap_base as () => number)();
+    this.arena = new Arena(memory, Math.max(heapBase, 1024), maxBytes);
+    this.params = this.arena.alloc(64 * 4);
+  }
+
+  static async create(opts: WasmBackendOptions): Promise<WasmBackend> {
+    const shared = opts.threads > 1;
+    const build = opts.build ?? bestBuild(shared);
+    if (build !== 'debug' && !buildSupported(build, shared)) {
+      throw new RangeError(`init: the ${build} build is not supported by this runtime${shared ? ' with shared memory' : ''}`);
+    }
+    const module = await compileBuild(build, shared && build !== 'debug');
+    const maximum = Math.floor(opts.maxMemoryBytes / PAGE);
+    const memory = new WebAssembly.Memory({ initial: 17, maximum, shared: shared && build !== 'debug' } as WebAssembly.MemoryDescriptor);
+    const instance = instantiate(module, memory);
+    let pool: Pool | null = null;
+    if (shared && build !== 'debug') {
+      const names = Object.keys(instance.exports).filter((k) => k.startsWith('conv2d_'));
+      pool = await Pool.create(opts.threads, module, memory, names);
+    }
+    return new WasmBackend(build, memory, instance, pool, maximum * PAGE);
+  }
+
+  /** Threads this backend runs kernels on. */
+  get threads(): number { return this.pool ? this.pool.size : 1; }
+  /** Whether the SIMD variants exist in this build. */
+  get hasSimd(): boolean { return this.fns.has('conv2d_forward_gemm_simd'); }
+
+  alloc(length: number): WasmBlock { return new WasmBlock(this.arena.alloc(length * 4), length); }
+  free(s: Storage): void { this.arena.free((s as WasmBlock).ptr); }
+  view(s: Storage): Float32Array {
+    const b = s as WasmBlock;
+    const buf = this.arena.buffer;
+    if (b.view === null || b.view.buffer !== buf) b.view = new Float32Array(buf, b.ptr, b.length);
+    return b.view;
+  }
+  memoryBytes(): number { return this.arena.memoryBytes; }
+
+  /** Frees the packed copies of a weight that is gone. */
+  forgetWeight(id: number): void {
+    for (const kind of ['f', 't']) {
+      const e = this.packed.get(`${kind}${id}`);
+      if (e) { this.arena.free(e.ptr); this.packed.delete(`${kind}${id}`); }
+    }
+  }
+
+  private workspace(floats: number): number {
+    const bytes = floats * 4;
+    if (bytes > this.wsBytes) {
+      if (this.ws) this.arena.free(this.ws);
+      this.ws = 0; this.wsBytes = 0;
+      this.ws = this.arena.alloc(bytes);
+      this.wsBytes = bytes;
+    }
+    return this.ws;
+  }
+
+  private packedWeight(kind: 'f' | 't', g: ConvGeometry, w: WasmBlock, key: WeightKey | undefined): { ptr: number; temp: boolean } {
+    const len = kind === 'f' ? packedForwardLength(g) : packedTransposedLength(g);
+    const cacheKey = key ? `${kind}${key.id}` : '';
+    const hit = key ? this.packed.get(cacheKey) : undefined;
+    if (hit && hit.version === key!.version) return { ptr: hit.ptr, temp: false };
+    if (hit) { this.arena.free(hit.ptr); this.packed.delete(cacheKey); }
+    const ptr = this.arena.alloc(len * 4);
+    const dst = new Float32Array(this.arena.buffer, ptr, len);
+    (kind === 'f' ? packForward : packTransposed)(g, this.view(w), dst);
+    if (key) this.packed.set(cacheKey, { version: key.version, ptr });
+    return { ptr, temp: !key };
+  }
+
+  private writeGeometry(g: ConvGeometry): void {
+    const p = new Int32Array(this.arena.buffer, this.params, 16);
+    p[0] = g.N; p[1] = g.C; p[2] = g.H; p[3] = g.W; p[4] = g.O; p[5] = g.KH; p[6] = g.KW; p[7] = g.OH;
+    p[8] = g.OW; p[9] = g.SH; p[10] = g.SW; p[11] = g.PH; p[12] = g.PW; p[13] = g.DH; p[14] = g.DW; p[15] = g.G;
+  }
+
+  /**
+   * Runs one kernel family over all its units, split across threads when the
+   * problem is large enough. Pointers are byte offsets into linear memory.
+   */
+  run(spec: KernelSpec, variant: Variant, g: ConvGeometry, a: number, b: number, c: number, d: number, threads = this.threads): void {
+    const name = `${spec.name}_${this.hasSimd ? variant : 'scalar'}`;
+    const fn = this.fns.get(name)!;
+    const units = spec.units(g);
+    const T = Math.max(1, Math.min(threads, this.threads, units, convFlops(g) < PARALLEL_THRESHOLD ? 1 : units));
+    const stride = Math.ceil((spec.workspace(g) * 4 + 64) / 64) * 64;
+    const ws = stride > 64 ? this.workspace((stride * T) / 4) : 0;
+    this.writeGeometry(g);
+    this.calls.set(spec.name, (this.calls.get(spec.name) ?? 0) + 1);
+    if (T === 1 || !this.pool) fn(this.params, a, b, c, d, ws, 0, units);
+    else this.pool.run(this.names.indexOf(name), fn, [this.params, a, b, c, d], ws, stride, units, T);
+  }
+
+  /** Variant used by the op layer; tests switch it to compare siblings. */
+  variant: Variant = 'simd';
+
+  conv2dForward(g: ConvGeometry, x: Storage, w: Storage, bias: Storage | null, y: Storage, key?: WeightKey): void {
+    const spec = chooseForward(g);
+    const bp = bias ? (bias as WasmBlock).ptr : 0;
+    if (spec.weight === 'oihw') {
+      this.run(spec, this.variant, g, (x as WasmBlock).ptr, (w as WasmBlock).ptr, bp, (y as WasmBlock).ptr);
+      return;
+    }
+    const pw = this.packedWeight('f', g, w as WasmBlock, key);
+    try {
+      this.run(spec, this.variant, g, (x as WasmBlock).ptr, pw.ptr, bp, (y as WasmBlock).ptr);
+    } finally {
+      if (pw.temp) this.arena.free(pw.ptr);
+    }
+  }
+
+  conv2dBackwardInput(g: ConvGeometry, dy: Storage, w: Storage, dx: Storage, key?: WeightKey): void {
+    const pw = this.packedWeight('t', g, w as WasmBlock, key);
+    try {
+      this.run(backwardInputGemm, this.variant, g, (dy as WasmBlock).ptr, pw.ptr, (dx as WasmBlock).ptr, 0);
+    } finally {
+      if (pw.temp) this.arena.free(pw.ptr);
+    }
+  }
+
+  conv2dBackwardWeight(g: ConvGeometry, x: Storage, dy: Storage, dw: Storage): void {
+    this.run(backwardWeightGemm, this.variant, g, (x as WasmBlock).ptr, (dy as WasmBlock).ptr, (dw as WasmBlock).ptr, 0);
+  }
+
+  conv2dBackwardBias(g: ConvGeometry, dy: Storage, db: Storage): void {
+    this.run(backwardBias, this.variant, g, (dy as WasmBlock).ptr, (db as WasmBlock).ptr, 0, 0);
+  }
+
+  /** Measures nothing; exposes the peak loop for benchmarks (SIMD builds only). */
+  simdPeak(iters: number): number {
+    const f = (this.instance.exports as Record<string, unknown>).simd_peak as ((n: number, s: number) => number) | undefined;
+    if (!f) throw new RangeError('simdPeak: this build has no SIMD');
+    return f(iters, 0.5);
+  }
+
+  dispose(): void { this.pool?.terminate(); }
+}
+
+export { KERNELS };
