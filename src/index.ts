@@ -10,3 +10,6 @@ export { manualSeed } from './random';
 export { WasmconvError, ShapeError, DisposedError, NotInitializedError, BackendError } from './errors';
 export { formatTensor } from './format';
 export type { ConvGeometry } from './backend/backend';
+export * as nn from './nn/index';
+export * as optim from './optim/index';
+export { fit, type FitOptions, type Model, type LossSpec } from './train';

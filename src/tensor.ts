@@ -301,7 +301,6 @@ export function memory(): MemoryInfo {
   return { tensors: liveTensors, bytes: liveBytes, wasmBytes: b && b.name === 'wasm' ? b.memoryBytes() : 0 };
 }
 
-type Container = Tensor | readonly Container[] | { readonly [k: string]: Container } | number | string | boolean | null | undefined | void;
 
 function collect(x: unknown, out: Set<Tensor>): void {
   if (x instanceof Tensor) out.add(x);
@@ -317,7 +316,7 @@ function collect(x: unknown, out: Set<Tensor>): void {
  * @example
  * const y = tidy(() => corr2d(X, K).mul(2)); // the corr2d result is freed, y is kept
  */
-export function tidy<T extends Container>(fn: () => T): T {
+export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError(`tidy: expected a function, got ${describe(fn)}`);
   const scope: Tensor[] = [];
   scopes.push(scope);

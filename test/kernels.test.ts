@@ -28,7 +28,7 @@ function runWasm(c: (typeof CASES)[number], data: { x: Float32Array; w: Float32A
       const yv = y.data();
       y.backward(tensor(data.dy, y.shape));
       return { y: yv, dx: x.grad!.data(), dw: w.grad!.data(), db: b ? b.grad!.data() : null };
-    }) as Result;
+    });
   } finally {
     be.variant = 'simd';
   }

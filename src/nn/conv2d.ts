@@ -1,0 +1,106 @@
+import { ShapeError, fmtShape } from '../errors';
+import { corr2d, conv2d, add, rand, type Conv2dOptions } from '../ops/index';
+import { uniformInto } from '../ops/random';
+import { Tensor, keep, zeros, empty } from '../tensor';
+
+/** Options of the PyTorch-style `Conv2D` (as `torch.nn.Conv2d`). */
+export interface Conv2DOptions extends Conv2dOptions {
+  /** Whether the layer has a bias; default true. */
+  bias?: boolean;
+  /** Seed for the initial weights (default: the global generator, see `manualSeed`). */
+  seed?: number;
+}
+
+function kernelPair(k: unknown, fn: string): [number, number] {
+  const ok = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 1;
+  if (ok(k)) return [k as number, k as number];
+  if (Array.isArray(k) && k.length === 2 && ok(k[0]) && ok(k[1])) return [k[0], k[1]];
+  throw new RangeError(`${fn}: kernelSize must be a positive integer or a pair of them, got ${JSON.stringify(k)}`);
+}
+
+function channels(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`Conv2D: ${name} must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+/**
+ * A convolution layer, in two forms.
+ *
+ * The chapter's layer, `new Conv2D([kh, kw])`: weight `rand([kh, kw])`, bias
+ * `zeros([1])`, and `forward(X)` on a 2-D `X` is `corr2d(X, weight) + bias`.
+ *
+ * PyTorch's layer, `new Conv2D(inChannels, outChannels, kernelSize, opts)`: weight
+ * (out, in/groups, kh, kw) and bias (out) initialised as `torch.nn.Conv2d`
+ * (Kaiming-uniform with a = √5, i.e. U(-1/√fan_in, 1/√fan_in), bias the same),
+ * and `forward(x)` on NCHW (or CHW) input is `conv2d(x, weight, opts)`.
+ *
+ * Parameters survive `tidy`; free them with `dispose()`.
+ *
+ * @example
+ * const layer = new Conv2D([1, 2]);                    // the chapter's
+ * layer.forward(ones([6, 8])).shape;                   // [6, 7]
+ * const conv = new Conv2D(1, 1, [1, 2], { bias: false });
+ * conv.forward(ones([1, 1, 6, 8])).shape;              // [1, 1, 6, 7]
+ */
+export class Conv2D {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  /** Options passed to conv2d (empty for the chapter's form). */
+  readonly options: Conv2dOptions;
+  /** Whether this is the chapter's 2-D form. */
+  readonly chapterForm: boolean;
+
+  constructor(kernelSize: readonly [number, number]);
+  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], opts?: Conv2DOptions);
+  constructor(a: number | readonly [number, number], b?: number, k?: number | readonly [number, number], opts: Conv2DOptions = {}) {
+    if (Array.isArray(a) && b === undefined) {
+      const [kh, kw] = kernelPair(a, 'Conv2D');
+      this.chapterForm = true;
+      this.options = {};
+      this.weight = keep(rand([kh, kw], { requiresGrad: true }));
+      this.bias = keep(zeros([1], { requiresGrad: true }));
+      return;
+    }
+    if (typeof a !== 'number' || b === undefined) {
+      throw new TypeError(`Conv2D: expected new Conv2D([kh, kw]) or new Conv2D(inChannels, outChannels, kernelSize, options), got (${JSON.stringify(a)}, ${JSON.stringify(b)})`);
+    }
+    const C = channels(a, 'inChannels'), O = channels(b, 'outChannels');
+    const [kh, kw] = kernelPair(k, 'Conv2D');
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`Conv2D: options must be an object, got ${String(opts)}`);
+    const { bias = true, seed, ...convOpts } = opts;
+    if (typeof bias !== 'boolean') throw new TypeError(`Conv2D: bias must be a boolean, got ${String(bias)}`);
+    const groups = convOpts.groups ?? 1;
+    if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`Conv2D: groups must be a positive integer, got ${String(groups)}`);
+    if (C % groups !== 0) throw new ShapeError(`Conv2D: groups (${groups}) must divide inChannels (${C})`);
+    if (O % groups !== 0) throw new ShapeError(`Conv2D: groups (${groups}) must divide outChannels (${O})`);
+    this.chapterForm = false;
+    this.options = convOpts;
+    const fanIn = (C / groups) * kh * kw;
+    const bound = 1 / Math.sqrt(fanIn);
+    this.weight = keep(uniformInto(empty([O, C / groups, kh, kw], 'Conv2D', true), -bound, bound, seed));
+    this.bias = bias ? keep(uniformInto(empty([O], 'Conv2D', true), -bound, bound, seed === undefined ? undefined : seed + 1)) : null;
+  }
+
+  /** The layer's output for `x`. */
+  forward(x: Tensor): Tensor {
+    if (this.chapterForm) {
+      if (!(x instanceof Tensor) || x.ndim !== 2) {
+        throw new ShapeError(`Conv2D.forward: the chapter's Conv2D([kh, kw]) takes a 2-D input, got ${x instanceof Tensor ? `shape ${fmtShape(x.shape)}` : String(x)}`);
+      }
+      return add(corr2d(x, this.weight), this.bias!);
+    }
+    return conv2d(x, this.weight, { ...this.options, bias: this.bias });
+  }
+
+  /** Weight, then bias (when present). */
+  parameters(): Tensor[] { return this.bias ? [this.weight, this.bias] : [this.weight]; }
+
+  /** Drops the parameters' gradients (sets them to null, as PyTorch 2 does). */
+  zeroGrad(): void {
+    for (const p of this.parameters()) if (p.grad) { p.grad.dispose(); p.grad = null; }
+  }
+
+  /** Frees the parameters. */
+  dispose(): void { for (const p of this.parameters()) p.dispose(); }
+}
+
