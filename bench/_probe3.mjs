@@ -1,13 +1,13 @@
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import * as tfw from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const tf = require('@tensorflow/tfjs-core'); require('@tensorflow/tfjs-backend-cpu'); const tfw = require('@tensorflow/tfjs-backend-wasm');
 import { fileURLToPath } from 'node:url';
 console.log(Object.keys(tfw));
 tfw.setWasmPaths(fileURLToPath(new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url)));
 if (tfw.setThreadsCount) tfw.setThreadsCount(1);
 const which = process.argv[2];
 await tf.setBackend(which); await tf.ready();
-console.log(tf.getBackend(), tfw.getThreadsCount?.());
+console.log(tf.getBackend(), which==='wasm'?tfw.getThreadsCount():'');
 const N=4,C=64,H=56,W=56,O=64;
 const x = tf.randomNormal([N,H,W,C]); const w = tf.randomNormal([3,3,C,O]); const b = tf.zeros([O]);
 for (let r=0;r<4;r++){ const t0=performance.now(); const y=tf.fused.conv2d({x, filter:w, bias:b, strides:1, pad:1}); y.dataSync(); const dt=performance.now()-t0; console.log('fwd',dt, 2*N*O*H*W*C*9/dt/1e6); y.dispose(); }

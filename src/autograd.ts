@@ -1,6 +1,6 @@
 import { ShapeError, WasmconvError, fmtShape } from './errors';
 import { Tensor, keep, noGrad, tensor, type TensorLike } from './tensor';
-import { addInPlace, ones_like } from './ops/elementwise';
+import { addInPlace, copy, ones_like, reshape } from './ops/elementwise';
 
 /** A gradient that cannot be computed: no graph, a freed graph, a missing seed. */
 export class AutogradError extends WasmconvError {}
@@ -35,14 +35,14 @@ export function backward(root: Tensor, grad?: Tensor | TensorLike): void {
   } else {
     const g = grad instanceof Tensor ? grad.check('backward') : null;
     const gshape = g ? g.shape : null;
-    seed = noGrad(() => (g ? tensor(g.values('backward'), g.shape) : tensor(grad as TensorLike)));
+    seed = noGrad(() => (g ? copy(g) : tensor(grad as TensorLike)));
     const shape = gshape ?? seed.shape;
     if (seed.size !== root.size || (g && fmtShape(shape) !== fmtShape(root.shape))) {
       seed.dispose();
       throw new ShapeError(`backward: gradient shape ${fmtShape(shape)} does not match output shape ${fmtShape(root.shape)}`);
     }
     if (fmtShape(seed.shape) !== fmtShape(root.shape)) {
-      const fixed = noGrad(() => tensor(seed.values(), root.shape));
+      const fixed = noGrad(() => reshape(seed, root.shape));
       seed.dispose();
       seed = fixed;
     }

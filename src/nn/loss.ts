@@ -23,7 +23,5 @@ export function mseLoss(yhat: Tensor, y: Tensor, opts: { reduction?: Reduction }
   }
   const sq = square(sub(yhat, y));
   if (reduction === 'none') return sq;
-  const r = reduction === 'mean' ? mean(sq) : sum(sq);
-  sq.dispose();
-  return r;
+  return reduction === 'mean' ? mean(sq) : sum(sq);
 }
