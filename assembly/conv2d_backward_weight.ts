@@ -5,7 +5,7 @@
 // the rows of dy, summing over n in order, so every element has one fixed order.
 import {
   gN, gC, gH, gW, gO, gKH, gKW, gOH, gOW, gSH, gSW, gPH, gPW, gDH, gDW, gG,
-  isSimd, madd, hsum, imin, f4, gatherRow,
+  isSimd, madd, hsum, imin, f4, gatherRow, padPlane,
 } from './common';
 
 /** Weight columns (c, ki, kj) handled per work unit. */
@@ -128,6 +128,115 @@ export function backwardWeightGemm<V>(p: usize, x: usize, dy: usize, dw: usize, 
           for (let r = 0; r < kc; r++) {
             accum(dwb + f4(o * Kg + r), dotScalar(dyb + f4(o * P), ws + <usize>r * rowBytes, P), first);
           }
+        }
+      }
+    }
+  }
+}
+
+/** The plane the taps read: a zero-bordered copy in ws when padding is needed. */
+@inline function taps(src: usize, padded: bool, H: i32, W: i32, Hp: i32, Wp: i32, PH: i32, PW: i32, ws: usize): usize {
+  if (!padded) return src;
+  padPlane(ws, src, H, W, Hp, Wp, PH, PW);
+  return ws;
+}
+
+/** Up to three rows or columns of taps per direct weight-gradient unit. */
+export const TB: i32 = 3;
+
+/**
+ * Direct weight gradient for stride 1 and few channels (the single-channel
+ * corr2d, image filters, depthwise): dw[o, c, ki, kj] is the correlation of one
+ * input plane with one output-gradient plane. a = x, b = dy, c = dw, d unused.
+ * ws: one zero-bordered input plane when padding is needed. Units: O * Cg * ceil(KH/3) * ceil(KW/3), a block of up to 3x3 taps
+ * each, so that every dy load serves nine taps. Each tap sums four lanes over
+ * (n, i, j) in order (padding adds zeros), then (l0+l1)+(l2+l3),
+ * plus the row tails' sum.
+ */
+export function backwardWeightDirect<V>(p: usize, x: usize, dy: usize, dw: usize, unused: usize,
+                                        ws: usize, begin: i32, end: i32): void {
+  const N = gN(p), C = gC(p), H = gH(p), W = gW(p), O = gO(p), G = gG(p);
+  const KH = gKH(p), KW = gKW(p), OH = gOH(p), OW = gOW(p);
+  const PH = gPH(p), PW = gPW(p), DH = gDH(p), DW = gDW(p);
+  const Cg = C / G, Og = O / G;
+  const OW4 = OW & ~3;
+  const padded = PH != 0 || PW != 0 || OH + (KH - 1) * DH > H || OW + (KW - 1) * DW > W;
+  const Hp = padded ? OH + (KH - 1) * DH : H, Wp = padded ? OW + (KW - 1) * DW : W;
+  const rs = f4(Wp * DH);
+  const nbh = (KH + TB - 1) / TB, nbw = (KW + TB - 1) / TB;
+  for (let u = begin; u < end; u++) {
+    const bw = u % nbw, t1 = u / nbw, bh = t1 % nbh, t2 = t1 / nbh, c = t2 % Cg, o = t2 / Cg, g = o / Og;
+    const ki0 = bh * TB, kj0 = bw * TB;
+    const nki = imin(TB, KH - ki0), nkj = imin(TB, KW - kj0);
+    // Column byte offsets of the block's taps; missing ones repeat the last.
+    const c0 = f4(kj0 * DW), c1 = f4(imin(kj0 + 1, KW - 1) * DW), c2 = f4(imin(kj0 + 2, KW - 1) * DW);
+    const out = dw + f4(((o * Cg + c) * KH + ki0) * KW + kj0);
+    let t00: f32 = 0, t01: f32 = 0, t02: f32 = 0, t10: f32 = 0, t11: f32 = 0, t12: f32 = 0, t20: f32 = 0, t21: f32 = 0, t22: f32 = 0;
+    if (isSimd<V>()) {
+      let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00, a20 = a00, a21 = a00, a22 = a00;
+      for (let n = 0; n < N; n++) {
+        const plane = taps(x + f4((n * C + g * Cg + c) * H * W), padded, H, W, Hp, Wp, PH, PW, ws);
+        const dyp = dy + f4((n * O + o) * OH * OW);
+        for (let i = 0; i < OH; i++) {
+          // Rows of the block's taps; missing ones repeat the last.
+          const r0 = plane + f4((i + ki0 * DH) * Wp);
+          const r1 = nki > 1 ? r0 + rs : r0, r2 = nki > 2 ? r1 + rs : r1;
+          const dr = dyp + f4(i * OW);
+          for (let j = 0; j < OW4; j += 4) {
+            const d = v128.load(dr + f4(j));
+            const jj = f4(j);
+            let q = r0 + jj;
+            a00 = madd(d, v128.load(q + c0), a00); a01 = madd(d, v128.load(q + c1), a01); a02 = madd(d, v128.load(q + c2), a02);
+            q = r1 + jj;
+            a10 = madd(d, v128.load(q + c0), a10); a11 = madd(d, v128.load(q + c1), a11); a12 = madd(d, v128.load(q + c2), a12);
+            q = r2 + jj;
+            a20 = madd(d, v128.load(q + c0), a20); a21 = madd(d, v128.load(q + c1), a21); a22 = madd(d, v128.load(q + c2), a22);
+          }
+          for (let j = OW4; j < OW; j++) {
+            const d = load<f32>(dr + f4(j)), jj = f4(j);
+            t00 += d * load<f32>(r0 + jj + c0); t01 += d * load<f32>(r0 + jj + c1); t02 += d * load<f32>(r0 + jj + c2);
+            t10 += d * load<f32>(r1 + jj + c0); t11 += d * load<f32>(r1 + jj + c1); t12 += d * load<f32>(r1 + jj + c2);
+            t20 += d * load<f32>(r2 + jj + c0); t21 += d * load<f32>(r2 + jj + c1); t22 += d * load<f32>(r2 + jj + c2);
+          }
+        }
+      }
+      const ks = f4(KW);
+      store<f32>(out, hsum(a00) + t00);
+      if (nkj > 1) store<f32>(out, hsum(a01) + t01, 4);
+      if (nkj > 2) store<f32>(out, hsum(a02) + t02, 8);
+      if (nki > 1) {
+        store<f32>(out + ks, hsum(a10) + t10);
+        if (nkj > 1) store<f32>(out + ks, hsum(a11) + t11, 4);
+        if (nkj > 2) store<f32>(out + ks, hsum(a12) + t12, 8);
+      }
+      if (nki > 2) {
+        store<f32>(out + 2 * ks, hsum(a20) + t20);
+        if (nkj > 1) store<f32>(out + 2 * ks, hsum(a21) + t21, 4);
+        if (nkj > 2) store<f32>(out + 2 * ks, hsum(a22) + t22, 8);
+      }
+    } else {
+      // Scalar sibling: the same sums, one tap at a time.
+      for (let a = 0; a < nki; a++) {
+        for (let b = 0; b < nkj; b++) {
+          const off = f4((kj0 + b) * DW);
+          let l0: f32 = 0, l1: f32 = 0, l2: f32 = 0, l3: f32 = 0, tt: f32 = 0;
+          for (let n = 0; n < N; n++) {
+            const plane = taps(x + f4((n * C + g * Cg + c) * H * W), padded, H, W, Hp, Wp, PH, PW, ws);
+            const dyp = dy + f4((n * O + o) * OH * OW);
+            for (let i = 0; i < OH; i++) {
+              const xr = plane + f4((i + (ki0 + a) * DH) * Wp);
+              const dr = dyp + f4(i * OW);
+              for (let j = 0; j < OW4; j += 4) {
+                const q = xr + f4(j) + off, e = dr + f4(j);
+                l0 += load<f32>(e) * load<f32>(q);
+                l1 += load<f32>(e, 4) * load<f32>(q, 4);
+                l2 += load<f32>(e, 8) * load<f32>(q, 8);
+                l3 += load<f32>(e, 12) * load<f32>(q, 12);
+              }
+              for (let j = OW4; j < OW; j++) tt += load<f32>(dr + f4(j)) * load<f32>(xr + f4(j) + off);
+            }
+          }
+          store<f32>(out + f4(a * KW + b), ((l0 + l1) + (l2 + l3)) + tt);
         }
       }
     }

@@ -3,7 +3,7 @@
 // with zero padding, where g = o / Og.
 import {
   gN, gC, gH, gW, gO, gKH, gKW, gOH, gOW, gSH, gSW, gPH, gPW, gDH, gDW, gG,
-  NCOL, isSimd, madd, imin, imax, f4, tile4x8, gatherRow, storeLanes,
+  NCOL, isSimd, madd, imin, f4, tile4x8, gatherRow, storeLanes, padPlane,
 } from './common';
 
 /**
@@ -77,30 +77,18 @@ export function forwardDirect<V>(p: usize, x: usize, w: usize, bias: usize, y: u
   const KH = gKH(p), KW = gKW(p), OH = gOH(p), OW = gOW(p);
   const PH = gPH(p), PW = gPW(p), DH = gDH(p), DW = gDW(p);
   const Cg = C / G, Og = O / G;
-  const padded = PH != 0 || PW != 0;
+  // Zero borders are needed for padding, including PyTorch's extra bottom/right row of 'same'.
+  const padded = PH != 0 || PW != 0 || OH + (KH - 1) * DH > H || OW + (KW - 1) * DW > W;
   // A padded plane holds exactly the rows and columns the taps read.
   const Hp = padded ? OH + (KH - 1) * DH : H, Wp = padded ? OW + (KW - 1) * DW : W;
   const KK = KH * KW;
-  // Columns q of a padded row that come from the input: q - PW in [0, W).
-  const q0 = imin(PW, Wp), q1 = imax(q0, imin(PW + W, Wp));
   for (let u = begin; u < end; u++) {
     const o = u % O, n = u / O, g = o / Og;
     const xg = x + f4((n * C + g * Cg) * H * W);
     let src = xg;
     if (padded) {
-      // Copy each channel of the group into a zero-bordered plane.
       src = ws;
-      for (let c = 0; c < Cg; c++) {
-        const dst = ws + f4(c * Hp * Wp);
-        for (let r = 0; r < Hp; r++) {
-          const row = dst + f4(r * Wp);
-          const h = r - PH;
-          if (h < 0 || h >= H) { memory.fill(row, 0, f4(Wp)); continue; }
-          if (q0 > 0) memory.fill(row, 0, f4(q0));
-          if (q1 > q0) memory.copy(row + f4(q0), xg + f4((c * H + h) * W + q0 - PW), f4(q1 - q0));
-          if (Wp > q1) memory.fill(row + f4(q1), 0, f4(Wp - q1));
-        }
-      }
+      for (let c = 0; c < Cg; c++) padPlane(ws + f4(c * Hp * Wp), xg + f4(c * H * W), H, W, Hp, Wp, PH, PW);
     }
     const planeBytes = f4(Hp * Wp);
     const wo = w + f4(o * Cg * KK);

@@ -2,7 +2,7 @@
 export * from './kernels';
 import { forwardGemm, forwardDirect } from './conv2d_forward';
 import { backwardInputGemm } from './conv2d_backward_input';
-import { backwardWeightGemm } from './conv2d_backward_weight';
+import { backwardWeightGemm, backwardWeightDirect } from './conv2d_backward_weight';
 import { backwardBias } from './conv2d_backward_bias';
 import { madd } from './common';
 
@@ -17,6 +17,9 @@ export function conv2d_backward_input_gemm_simd(p: usize, a: usize, b: usize, c:
 }
 export function conv2d_backward_weight_gemm_simd(p: usize, a: usize, b: usize, c: usize, d: usize, ws: usize, begin: i32, end: i32): void {
   backwardWeightGemm<v128>(p, a, b, c, d, ws, begin, end);
+}
+export function conv2d_backward_weight_direct_simd(p: usize, a: usize, b: usize, c: usize, d: usize, ws: usize, begin: i32, end: i32): void {
+  backwardWeightDirect<v128>(p, a, b, c, d, ws, begin, end);
 }
 export function conv2d_backward_bias_simd(p: usize, a: usize, b: usize, c: usize, d: usize, ws: usize, begin: i32, end: i32): void {
   backwardBias<v128>(p, a, b, c, d, ws, begin, end);

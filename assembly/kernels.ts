@@ -2,7 +2,7 @@
 // (params, a, b, c, d, ws, begin, end); see common.ts.
 import { forwardGemm, forwardDirect } from './conv2d_forward';
 import { backwardInputGemm } from './conv2d_backward_input';
-import { backwardWeightGemm } from './conv2d_backward_weight';
+import { backwardWeightGemm, backwardWeightDirect } from './conv2d_backward_weight';
 import { backwardBias } from './conv2d_backward_bias';
 
 export function conv2d_forward_gemm_scalar(p: usize, a: usize, b: usize, c: usize, d: usize, ws: usize, begin: i32, end: i32): void {
@@ -16,6 +16,9 @@ export function conv2d_backward_input_gemm_scalar(p: usize, a: usize, b: usize, 
 }
 export function conv2d_backward_weight_gemm_scalar(p: usize, a: usize, b: usize, c: usize, d: usize, ws: usize, begin: i32, end: i32): void {
   backwardWeightGemm<f32>(p, a, b, c, d, ws, begin, end);
+}
+export function conv2d_backward_weight_direct_scalar(p: usize, a: usize, b: usize, c: usize, d: usize, ws: usize, begin: i32, end: i32): void {
+  backwardWeightDirect<f32>(p, a, b, c, d, ws, begin, end);
 }
 export function conv2d_backward_bias_scalar(p: usize, a: usize, b: usize, c: usize, d: usize, ws: usize, begin: i32, end: i32): void {
   backwardBias<f32>(p, a, b, c, d, ws, begin, end);

@@ -35,15 +35,16 @@ export function backward(root: Tensor, grad?: Tensor | TensorLike): void {
   } else {
     const g = grad instanceof Tensor ? grad.check('backward') : null;
     const gshape = g ? g.shape : null;
-    seed = noGrad(() => (g ? copy(g) : tensor(grad as TensorLike)));
+    // A user's gradient tensor is read, never freed or written.
+    seed = g ?? noGrad(() => tensor(grad as TensorLike));
     const shape = gshape ?? seed.shape;
     if (seed.size !== root.size || (g && fmtShape(shape) !== fmtShape(root.shape))) {
-      seed.dispose();
+      if (!g) seed.dispose();
       throw new ShapeError(`backward: gradient shape ${fmtShape(shape)} does not match output shape ${fmtShape(root.shape)}`);
     }
     if (fmtShape(seed.shape) !== fmtShape(root.shape)) {
       const fixed = noGrad(() => reshape(seed, root.shape));
-      seed.dispose();
+      if (!g) seed.dispose();
       seed = fixed;
     }
   }
@@ -59,6 +60,7 @@ export function backward(root: Tensor, grad?: Tensor | TensorLike): void {
   };
   visit(root);
 
+  const userSeed = grad instanceof Tensor ? seed : null;
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
   noGrad(() => {
     try {
@@ -67,16 +69,17 @@ export function backward(root: Tensor, grad?: Tensor | TensorLike): void {
         const g = grads.get(node);
         if (!g) continue;
         grads.delete(node);
+        const owned = g !== userSeed;
         if (!node._ctx) {
-          if (freed.has(node)) { g.dispose(); continue; }
+          if (freed.has(node)) { if (owned) g.dispose(); continue; }
           node.check('backward');
-          if (node.grad && !node.grad.isDisposed) { addInPlace(node.grad, g); g.dispose(); }
-          else node.grad = keep(g);
+          if (node.grad && !node.grad.isDisposed) { addInPlace(node.grad, g); if (owned) g.dispose(); }
+          else node.grad = keep(owned ? g : copy(g));
           continue;
         }
         const ctx = node._ctx;
         const inputGrads = ctx.backward(g);
-        g.dispose();
+        if (owned) g.dispose();
         ctx.inputs.forEach((input, i) => {
           const gi = inputGrads[i];
           if (!gi) return;
@@ -86,7 +89,7 @@ export function backward(root: Tensor, grad?: Tensor | TensorLike): void {
         });
       }
     } finally {
-      for (const g of grads.values()) g.dispose();
+      for (const g of grads.values()) if (g !== userSeed) g.dispose();
     }
   });
   for (const t of order) if (t._ctx) { t._ctx = null; freed.add(t); }

@@ -37,10 +37,9 @@ function runWasm(c: (typeof CASES)[number], data: { x: Float32Array; w: Float32A
 describe('conv2d kernels vs reference (SIMD build, 1 thread)', () => {
   beforeAll(async () => { await init({ threads: 1 }); });
 
-  it('covers every kernel family and both forward algorithms', () => {
+  it('has at least 200 cases covering both forward algorithms', () => {
     const chosen = new Set(CASES.map((c) => chooseForward(conv2dInfo(c.x, c.w, c.opts)).name));
     expect([...chosen].sort()).toEqual(['conv2d_forward_direct', 'conv2d_forward_gemm']);
-    expect(KERNELS.length).toBe(5);
     expect(CASES.length).toBeGreaterThanOrEqual(200);
   });
 
@@ -75,4 +74,9 @@ describe('conv2d kernels vs reference (SIMD build, 1 thread)', () => {
       expect(memory().tensors).toBe(before.tensors);
     });
   }
+
+  it('ran every kernel family in the kernel table', () => {
+    const calls = (currentBackend() as WasmBackend).calls;
+    for (const k of KERNELS) expect(calls.get(k.name) ?? 0, k.name).toBeGreaterThan(0);
+  });
 });

@@ -2,8 +2,9 @@ import type { Backend, ConvGeometry, Storage, WasmStorage, WeightKey } from '../
 import { Arena } from './arena';
 import { bestBuild, buildSupported, compileBuild, instantiate, type BuildKind, type KernelFn } from './loader';
 import {
-  KERNELS, backwardBias, backwardInputGemm, backwardWeightGemm, chooseForward, convFlops,
-  packForward, packTransposed, packedForwardLength, packedTransposedLength, type KernelSpec,
+  KERNELS, backwardBias, backwardInputGemm, chooseBackwardWeight, chooseForward, convFlops, flipWeight,
+  forwardDirect, packForward, packTransposed, packedForwardLength, packedTransposedLength,
+  transposedGeometry, type KernelSpec,
 } from './kernels';
 import { Pool } from './pool';
 
@@ -91,7 +92,7 @@ export class WasmBackend implements Backend {
 
   /** Frees the packed copies of a weight that is gone. */
   forgetWeight(id: number): void {
-    for (const kind of ['f', 't']) {
+    for (const kind of ['f', 't', 'r', 'rf']) {
       const e = this.packed.get(`${kind}${id}`);
       if (e) { this.arena.free(e.ptr); this.packed.delete(`${kind}${id}`); }
     }
@@ -108,15 +109,29 @@ export class WasmBackend implements Backend {
     return this.ws;
   }
 
-  private packedWeight(kind: 'f' | 't', g: ConvGeometry, w: WasmBlock, key: WeightKey | undefined): { ptr: number; temp: boolean } {
-    const len = kind === 'f' ? packedForwardLength(g) : packedTransposedLength(g);
+  /**
+   * The weight in the layout a kernel reads, cached by weight id and version:
+   * 'f' packed for the forward GEMM, 't' packed transposed for the backward-input
+   * GEMM, 'r' flipped for the transposed correlation, 'rf' flipped then packed.
+   */
+  private packedWeight(kind: 'f' | 't' | 'r' | 'rf', g: ConvGeometry, w: WasmBlock, key: WeightKey | undefined): { ptr: number; temp: boolean } {
+    const gt = kind === 'rf' ? transposedGeometry(g)! : g;
+    const len = kind === 'f' ? packedForwardLength(g) : kind === 't' ? packedTransposedLength(g) : kind === 'r' ? w.length : packedForwardLength(gt);
     const cacheKey = key ? `${kind}${key.id}` : '';
     const hit = key ? this.packed.get(cacheKey) : undefined;
     if (hit && hit.version === key!.version) return { ptr: hit.ptr, temp: false };
     if (hit) { this.arena.free(hit.ptr); this.packed.delete(cacheKey); }
     const ptr = this.arena.alloc(len * 4);
     const dst = new Float32Array(this.arena.buffer, ptr, len);
-    (kind === 'f' ? packForward : packTransposed)(g, this.view(w), dst);
+    const src = this.view(w);
+    if (kind === 'f') packForward(g, src, dst);
+    else if (kind === 't') packTransposed(g, src, dst);
+    else if (kind === 'r') flipWeight(g, src, dst);
+    else {
+      const flipped = new Float32Array(w.length);
+      flipWeight(g, src, flipped);
+      packForward(gt, flipped, dst);
+    }
     if (key) this.packed.set(cacheKey, { version: key.version, ptr });
     return { ptr, temp: !key };
   }
@@ -163,16 +178,28 @@ export class WasmBackend implements Backend {
   }
 
   conv2dBackwardInput(g: ConvGeometry, dy: Storage, w: Storage, dx: Storage, key?: WeightKey): void {
-    const pw = this.packedWeight('t', g, w as WasmBlock, key);
+    const gt = transposedGeometry(g);
+    let spec: KernelSpec = backwardInputGemm, kind: 'r' | 'rf' | 't' = 't';
+    let geom = g, args: [number, number, number, number] = [(dy as WasmBlock).ptr, 0, (dx as WasmBlock).ptr, 0];
+    if (gt && (chooseForward(gt) === forwardDirect || gt.O / gt.G >= 8)) {
+      // Stride 1: a correlation of dy with the flipped weight, on a forward kernel
+      // (when its output channels fill the GEMM tile; else the col2im GEMM is faster).
+      spec = chooseForward(gt);
+      kind = spec === forwardDirect ? 'r' : 'rf';
+      geom = gt;
+      args = [(dy as WasmBlock).ptr, 0, 0, (dx as WasmBlock).ptr];
+    }
+    const pw = this.packedWeight(kind, g, w as WasmBlock, key);
+    args[1] = pw.ptr;
     try {
-      this.run(backwardInputGemm, this.variant, g, (dy as WasmBlock).ptr, pw.ptr, (dx as WasmBlock).ptr, 0);
+      this.run(spec, this.variant, geom, args[0], args[1], args[2], args[3]);
     } finally {
       if (pw.temp) this.arena.free(pw.ptr);
     }
   }
 
   conv2dBackwardWeight(g: ConvGeometry, x: Storage, dy: Storage, dw: Storage): void {
-    this.run(backwardWeightGemm, this.variant, g, (x as WasmBlock).ptr, (dy as WasmBlock).ptr, (dw as WasmBlock).ptr, 0);
+    this.run(chooseBackwardWeight(g), this.variant, g, (x as WasmBlock).ptr, (dy as WasmBlock).ptr, (dw as WasmBlock).ptr, 0);
   }
 
   conv2dBackwardBias(g: ConvGeometry, dy: Storage, db: Storage): void {

@@ -26,12 +26,17 @@ const KB = 8;
 const cdiv = (a: number, b: number) => Math.ceil(a / b);
 const Kg = (g: ConvGeometry) => (g.C / g.G) * g.KH * g.KW;
 
+/** Rows and columns of the zero-bordered plane the direct kernels read. */
+const paddedH = (g: ConvGeometry) => g.OH + (g.KH - 1) * g.DH;
+const paddedW = (g: ConvGeometry) => g.OW + (g.KW - 1) * g.DW;
+const needsBorder = (g: ConvGeometry) => g.PH !== 0 || g.PW !== 0 || paddedH(g) > g.H || paddedW(g) > g.W;
+
 export const forwardDirect: KernelSpec = {
   name: 'conv2d_forward_direct',
   pass: 'forward',
   applies: (g) => g.SH === 1 && g.SW === 1,
   units: (g) => g.N * g.O,
-  workspace: (g) => (g.PH || g.PW ? (g.C / g.G) * (g.OH + (g.KH - 1) * g.DH) * (g.OW + (g.KW - 1) * g.DW) : 0),
+  workspace: (g) => (needsBorder(g) ? (g.C / g.G) * paddedH(g) * paddedW(g) : 0),
   weight: 'oihw',
 };
 
@@ -62,6 +67,15 @@ export const backwardWeightGemm: KernelSpec = {
   weight: 'none',
 };
 
+export const backwardWeightDirect: KernelSpec = {
+  name: 'conv2d_backward_weight_direct',
+  pass: 'backward-weight',
+  applies: (g) => g.SH === 1 && g.SW === 1,
+  units: (g) => g.O * (g.C / g.G) * cdiv(g.KH, 3) * cdiv(g.KW, 3),
+  workspace: (g) => (needsBorder(g) ? paddedH(g) * paddedW(g) : 0),
+  weight: 'none',
+};
+
 export const backwardBias: KernelSpec = {
   name: 'conv2d_backward_bias',
   pass: 'backward-bias',
@@ -72,7 +86,7 @@ export const backwardBias: KernelSpec = {
 };
 
 /** Every kernel family, for tests and benchmarks. */
-export const KERNELS: readonly KernelSpec[] = [forwardDirect, forwardGemm, backwardInputGemm, backwardWeightGemm, backwardBias];
+export const KERNELS: readonly KernelSpec[] = [forwardDirect, forwardGemm, backwardInputGemm, backwardWeightGemm, backwardWeightDirect, backwardBias];
 
 /**
  * The forward kernel for a shape: direct for stride 1 with few output channels
@@ -81,6 +95,42 @@ export const KERNELS: readonly KernelSpec[] = [forwardDirect, forwardGemm, backw
  */
 export function chooseForward(g: ConvGeometry): KernelSpec {
   return forwardDirect.applies(g) && g.O / g.G < 4 && g.C / g.G <= 8 ? forwardDirect : forwardGemm;
+}
+
+/** Few channels per group and stride 1: the shapes the direct kernels serve. */
+export function isDirectShape(g: ConvGeometry): boolean {
+  return chooseForward(g) === forwardDirect;
+}
+
+/** The weight-gradient kernel for a shape. */
+export function chooseBackwardWeight(g: ConvGeometry): KernelSpec {
+  return isDirectShape(g) ? backwardWeightDirect : backwardWeightGemm;
+}
+
+/**
+ * The input gradient of a stride-1 convolution is itself a stride-1 correlation:
+ * of the output gradient, padded by d*(k-1) - p, with the weight flipped in both
+ * spatial axes and its channel axes swapped within each group. Returns that
+ * correlation's geometry, or null when the padding is too large for it.
+ */
+export function transposedGeometry(g: ConvGeometry): ConvGeometry | null {
+  const PH = g.DH * (g.KH - 1) - g.PH, PW = g.DW * (g.KW - 1) - g.PW;
+  if (g.SH !== 1 || g.SW !== 1 || PH < 0 || PW < 0) return null;
+  return {
+    N: g.N, C: g.O, H: g.OH, W: g.OW, O: g.C, KH: g.KH, KW: g.KW, OH: g.H, OW: g.W,
+    SH: 1, SW: 1, PH, PW, DH: g.DH, DW: g.DW, G: g.G,
+  };
+}
+
+/** Writes the flipped, channel-swapped weight of `transposedGeometry` (shape [C, O/G, KH, KW]). */
+export function flipWeight(g: ConvGeometry, w: ArrayLike<number>, dst: Float32Array): void {
+  const Cg = g.C / g.G, Og = g.O / g.G, KK = g.KH * g.KW;
+  for (let grp = 0; grp < g.G; grp++) {
+    for (let c = 0; c < Cg; c++) for (let o = 0; o < Og; o++) {
+      const src = ((grp * Og + o) * Cg + c) * KK, out = ((grp * Cg + c) * Og + o) * KK;
+      for (let k = 0; k < KK; k++) dst[out + k] = w[src + KK - 1 - k];
+    }
+  }
 }
 
 /** Multiply-adds of the forward pass, times two. */
