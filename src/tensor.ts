@@ -75,6 +75,7 @@ export class Tensor {
   version = 0;
   private readonly gen: number;
   private disposed = false;
+  private guarded = false;
 
   /** @internal Use `tensor()`, `zeros()` and the ops instead. */
   constructor(shape: readonly number[], backend: Backend, storage: Storage, requiresGrad = false, ctx: GradFn | null = null) {
@@ -86,10 +87,17 @@ export class Tensor {
     this.requiresGrad = requiresGrad;
     this._ctx = ctx;
     this.gen = generation;
-    const bytes = this.size * 4;
-    liveTensors++; liveBytes += bytes;
-    finalizer?.register(this, { backend, storage, bytes, generation }, this);
+    liveTensors++; liveBytes += this.size * 4;
+    // Tensors made inside tidy() are freed by it; others get the safety net.
     if (scopes.length) scopes[scopes.length - 1].push(this);
+    else this.guard();
+  }
+
+  /** @internal Registers the tensor with the FinalizationRegistry safety net. */
+  guard(): void {
+    if (this.guarded || !finalizer) return;
+    this.guarded = true;
+    finalizer.register(this, { backend: this.backend, storage: this.storage, bytes: this.size * 4, generation: this.gen }, this);
   }
 
   /** Number of dimensions. */
@@ -167,7 +175,7 @@ export class Tensor {
     if (this.disposed) return;
     this.disposed = true;
     if (this.gen !== generation) return;
-    finalizer?.unregister(this);
+    if (this.guarded) finalizer?.unregister(this);
     this.backend.free(this.storage);
     (this.backend as { forgetWeight?: (id: number) => void }).forgetWeight?.(this.id);
     liveTensors--; liveBytes -= this.size * 4;
@@ -335,7 +343,7 @@ export function tidy<T>(fn: () => T): T {
   collect(result, kept);
   const outer = scopes.length ? scopes[scopes.length - 1] : null;
   for (const t of scope) {
-    if (kept.has(t)) { if (outer) outer.push(t); }
+    if (kept.has(t)) { if (outer) outer.push(t); else t.guard(); }
     else if (!keptForever.has(t)) t.dispose();
   }
   return result;
@@ -349,6 +357,7 @@ const keptForever = new WeakSet<Tensor>();
  */
 export function keep<T extends Tensor>(t: T): T {
   keptForever.add(t);
+  t.guard();
   return t;
 }
 

@@ -220,7 +220,15 @@ export function neg(x: Tensor): Tensor {
 
 /** x * x. @example square(tensor([3])).toArray(); // [9] */
 export function square(x: Tensor): Tensor {
-  return unary('square', x, (v) => v * v, (g, t) => mapOut([g, t], (gv, tv) => 2 * tv * gv));
+  return unary('square', x, (v) => v * v, (g, t) => square_grad(g, t));
+}
+
+/** 2 * t * g, the gradient of t^2. */
+function square_grad(g: Tensor, t: Tensor): Tensor {
+  const out = empty(t.shape, 'square');
+  const o = out.values(), gv = g.values(), tv = t.values();
+  for (let i = 0; i < o.length; i++) o[i] = 2 * tv[i] * gv[i];
+  return out;
 }
 
 /**
@@ -229,6 +237,7 @@ export function square(x: Tensor): Tensor {
  */
 export function pow(x: Tensor, p: number): Tensor {
   if (typeof p !== 'number') throw new TypeError(`pow: exponent must be a number, got ${typeof p}`);
+  if (p === 2) return unary('pow', x, (v) => v * v, (g, t) => square_grad(g, t));
   return unary('pow', x, (v) => v ** p, (g, t) => mapOut([g, t], (gv, tv) => (p === 0 ? 0 : p * tv ** (p - 1) * gv)));
 }
 

@@ -44,6 +44,8 @@ export class WasmBackend implements Backend {
   private ws = 0;
   private wsBytes = 0;
   private readonly packed = new Map<string, { version: number; ptr: number }>();
+  private readonly packedIds = new Set<number>();
+  private geometryView: Int32Array | null = null;
   /** Kernel calls made, by family name: tests and benchmarks read it. */
   readonly calls = new Map<string, number>();
 
@@ -92,6 +94,7 @@ export class WasmBackend implements Backend {
 
   /** Frees the packed copies of a weight that is gone. */
   forgetWeight(id: number): void {
+    if (!this.packedIds.delete(id)) return;
     for (const kind of ['f', 't', 'r', 'rf']) {
       const e = this.packed.get(`${kind}${id}`);
       if (e) { this.arena.free(e.ptr); this.packed.delete(`${kind}${id}`); }
@@ -132,12 +135,13 @@ export class WasmBackend implements Backend {
       flipWeight(g, src, flipped);
       packForward(gt, flipped, dst);
     }
-    if (key) this.packed.set(cacheKey, { version: key.version, ptr });
+    if (key) { this.packed.set(cacheKey, { version: key.version, ptr }); this.packedIds.add(key.id); }
     return { ptr, temp: !key };
   }
 
   private writeGeometry(g: ConvGeometry): void {
-    const p = new Int32Array(this.arena.buffer, this.params, 16);
+    let p = this.geometryView;
+    if (p === null || p.buffer !== this.arena.buffer) p = this.geometryView = new Int32Array(this.arena.buffer, this.params, 16);
     p[0] = g.N; p[1] = g.C; p[2] = g.H; p[3] = g.W; p[4] = g.O; p[5] = g.KH; p[6] = g.KW; p[7] = g.OH;
     p[8] = g.OW; p[9] = g.SH; p[10] = g.SW; p[11] = g.PH; p[12] = g.PW; p[13] = g.DH; p[14] = g.DW; p[15] = g.G;
   }
