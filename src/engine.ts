@@ -146,5 +146,9 @@ export function currentBackend(): Backend | null { return state ? state.backend 
  */
 export function backendInfo(): BackendInfo {
   if (!state) throw new NotInitializedError('backendInfo: the engine is not initialised; call `await init()` first');
-  return { ...state.info };
+  const info = { ...state.info };
+  const be = state.backend as { threads?: number; poolNote?: string | null };
+  if (be.poolNote) { info.threads = be.threads ?? 1; info.sharedMemory = true; info.note = be.poolNote; }
+  else if (be.threads !== undefined) info.threads = be.threads;
+  return info;
 }

@@ -22,27 +22,32 @@ function convolve(fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor |
   const y = output(outShape, fn, inputs, (dy) => {
     const be = x.backend;
     const grads: Array<Tensor | null> = [null, null];
-    if (x.requiresGrad) {
-      const dx = empty(x.shape, fn);
-      be.conv2dBackwardInput(g, dy.storage, w.check(fn).storage, dx.storage, { id: w.id, version: w.version });
-      grads[0] = dx;
-    }
-    if (w.requiresGrad) {
-      const dw = empty(w.shape, fn);
-      be.conv2dBackwardWeight(g, x.check(fn).storage, dy.storage, dw.storage);
-      grads[1] = dw;
-    }
-    if (b) {
-      let db: Tensor | null = null;
-      if (b.requiresGrad) {
-        db = empty(b.shape, fn);
-        be.conv2dBackwardBias(g, dy.storage, db.storage);
+    try {
+      if (x.requiresGrad) {
+        grads[0] = empty(x.shape, fn);
+        be.conv2dBackwardInput(g, dy.storage, w.check(fn).storage, grads[0].storage, { id: w.id, version: w.version });
       }
-      grads.push(db);
+      if (w.requiresGrad) {
+        grads[1] = empty(w.shape, fn);
+        be.conv2dBackwardWeight(g, x.check(fn).storage, dy.storage, grads[1].storage);
+      }
+      if (b) {
+        grads.push(b.requiresGrad ? empty(b.shape, fn) : null);
+        if (grads[2]) be.conv2dBackwardBias(g, dy.storage, grads[2].storage);
+      }
+    } catch (e) {
+      // Nothing half-made survives a failure (e.g. memory exhausted).
+      for (const t of grads) t?.dispose();
+      throw e;
     }
     return grads;
   });
-  x.backend.conv2dForward(g, x.storage, w.storage, b ? b.storage : null, y.storage, { id: w.id, version: w.version });
+  try {
+    x.backend.conv2dForward(g, x.storage, w.storage, b ? b.storage : null, y.storage, { id: w.id, version: w.version });
+  } catch (e) {
+    y.dispose();
+    throw e;
+  }
   return y;
 }
 

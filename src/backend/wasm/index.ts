@@ -50,7 +50,8 @@ export class WasmBackend implements Backend {
   readonly calls = new Map<string, number>();
 
   private constructor(readonly build: BuildKind | 'debug', readonly memory: WebAssembly.Memory,
-                      readonly instance: WebAssembly.Instance, readonly pool: Pool | null, maxBytes: number) {
+                      readonly instance: WebAssembly.Instance, public pool: Pool | null, maxBytes: number,
+                      private readonly module: WebAssembly.Module | null = null) {
     const ex = instance.exports as Record<string, unknown>;
     this.names = Object.keys(ex).filter((k) => k.startsWith('conv2d_'));
     for (const n of this.names) this.fns.set(n, ex[n] as KernelFn);
@@ -74,10 +75,10 @@ export class WasmBackend implements Backend {
       const names = Object.keys(instance.exports).filter((k) => k.startsWith('conv2d_'));
       pool = await Pool.create(opts.threads, module, memory, names);
     }
-    return new WasmBackend(build, memory, instance, pool, maximum * PAGE);
+    return new WasmBackend(build, memory, instance, pool, maximum * PAGE, pool ? module : null);
   }
 
-  /** Threads this backend runs kernels on. */
+  /** Threads this backend runs kernels on right now. */
   get threads(): number { return this.pool ? this.pool.size : 1; }
   /** Whether the SIMD variants exist in this build. */
   get hasSimd(): boolean { return this.fns.has('conv2d_forward_gemm_simd'); }
@@ -159,8 +160,31 @@ export class WasmBackend implements Backend {
     const ws = stride > 64 ? this.workspace((stride * T) / 4) : 0;
     this.writeGeometry(g);
     this.calls.set(spec.name, (this.calls.get(spec.name) ?? 0) + 1);
-    if (T === 1 || !this.pool) fn(this.params, a, b, c, d, ws, 0, units);
-    else this.pool.run(this.names.indexOf(name), fn, [this.params, a, b, c, d], ws, stride, units, T);
+    if (T === 1 || !this.pool) { fn(this.params, a, b, c, d, ws, 0, units); return; }
+    try {
+      this.pool.run(this.names.indexOf(name), fn, [this.params, a, b, c, d], ws, stride, units, T,
+        Math.max(5000, (convFlops(g) / 1e8) * 1000));
+    } finally {
+      if (this.pool.broken) this.recoverPool();
+    }
+  }
+
+  /** Why the engine runs on fewer threads than asked, if it does. */
+  poolNote: string | null = null;
+  /** Resolves when a pool being rebuilt after a fault is ready (tests await it). */
+  rebuilding: Promise<void> | null = null;
+
+  /** After a worker died: continue on this thread now, rebuild the pool in the background. */
+  private recoverPool(): void {
+    const lost = this.pool!;
+    const threads = lost.size;
+    lost.terminate();
+    this.pool = null;
+    this.poolNote = `a worker failed; running on one thread while the pool of ${threads} is rebuilt`;
+    this.rebuilding = Pool.create(threads, this.module!, this.memory, this.names).then(
+      (p) => { this.pool = p; this.poolNote = null; },
+      (e: Error) => { this.poolNote = `a worker failed and the pool could not be rebuilt (${e.message}); running on one thread`; },
+    ).finally(() => { this.rebuilding = null; });
   }
 
   /** Variant used by the op layer; tests switch it to compare siblings. */

@@ -10,6 +10,8 @@ const WS_STRIDE = 9; // workspace bytes per thread
 const UNITS = 10;
 const NTHREADS = 11;
 const ERR = 12;     // 1 + index of the first worker whose kernel threw, else 0
+const FAULT = 13;   // test hook: 1 + index of a worker that should throw (mode 1) or exit (mode 2)
+const FAULT_MODE = 14;
 const SLOTS = 16;
 
 /**
@@ -38,7 +40,10 @@ function start(msg, post) {
     if (index >= T) continue;
     const units = c[${UNITS}];
     const begin = Math.floor((units * index) / T), end = Math.floor((units * (index + 1)) / T);
+    const fault = c[${FAULT}] === index + 1 ? c[${FAULT_MODE}] : 0;
+    if (fault === 2) { if (typeof process !== 'undefined' && process.exit) process.exit(1); else self.close(); return; }
     try {
+      if (fault === 1) throw new Error('injected fault');
       if (end > begin) fns[c[${FN}]](c[${ARGS}] >>> 0, c[${ARGS} + 1] >>> 0, c[${ARGS} + 2] >>> 0, c[${ARGS} + 3] >>> 0,
         c[${ARGS} + 4] >>> 0, ((c[${WS}] >>> 0) + index * (c[${WS_STRIDE}] >>> 0)) >>> 0, begin, end);
     } catch (e) {
@@ -124,7 +129,8 @@ export class Pool {
    * thread t using workspace `ws + t * wsStride`.
    */
   run(fn: number, local: (p: number, a: number, b: number, c: number, d: number, ws: number, begin: number, end: number) => void,
-      args: [number, number, number, number, number], ws: number, wsStride: number, units: number, threads: number): void {
+      args: [number, number, number, number, number], ws: number, wsStride: number, units: number, threads: number,
+      timeoutMs = 30_000): void {
     const c = this.ctrl;
     for (let i = 0; i < 5; i++) c[ARGS + i] = args[i] | 0;
     c[FN] = fn; c[WS] = ws | 0; c[WS_STRIDE] = wsStride | 0; c[UNITS] = units; c[NTHREADS] = threads;
@@ -139,12 +145,28 @@ export class Pool {
       localError = e;
     }
     const want = threads - 1;
+    // A worker that dies never reports; give up when the call makes no progress
+    // for `timeoutMs` (far beyond any kernel's time at the slowest build's speed).
+    const start = Date.now();
     for (let done = Atomics.load(c, DONE); done < want; done = Atomics.load(c, DONE)) {
-      if (this.blocking) Atomics.wait(c, DONE, done, 1000);
+      if (this.blocking) Atomics.wait(c, DONE, done, 50);
+      if (Date.now() - start > timeoutMs) {
+        this.broken = true;
+        throw new BackendError(`a worker stopped responding while running ${this.names[fn]} (${want - done} of ${want} workers did not finish within ${timeoutMs} ms); the pool was shut down`);
+      }
     }
     if (localError) throw localError;
     const err = Atomics.load(c, ERR);
     if (err) throw new BackendError(`worker ${err - 1} failed while running ${this.names[fn]}`);
+  }
+
+  /** Set when a worker stopped responding: the pool must not be used again. */
+  broken = false;
+
+  /** Test hook: make worker `index` throw (mode 1) or exit (mode 2) on the next job; 0 clears. */
+  injectFault(index: number, mode: 0 | 1 | 2): void {
+    Atomics.store(this.ctrl, FAULT, mode ? index + 1 : 0);
+    Atomics.store(this.ctrl, FAULT_MODE, mode);
   }
 
   terminate(): void {
