@@ -8,6 +8,8 @@ import {
   init, backendInfo, tensor, zeros, ones, full, rand, randn, manualSeed, tidy, keep, memory,
   corr2d, conv2d, nn, fit, Tensor, DisposedError, type InitOptions,
 } from '../src/index';
+import { Rng } from '../src/random';
+import { edgeCases, randomArray } from './helpers';
 
 const BUILDS = ['relaxed-simd', 'simd', 'no-simd', 'debug'];
 
@@ -474,6 +476,79 @@ describe('tidy, keep and memory', () => {
     y.dispose();
     expect(memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
   });
+});
+
+describe('ops made of other ops leave only their result alive', () => {
+  // Without gradients nothing needs the intermediates: disposing the result
+  // must bring memory() back, outside tidy too.
+  it('nn.mseLoss, every reduction', () => {
+    const a = tensor([1, 2, 3]), b = tensor([0, 0, 0]);
+    for (const reduction of ['mean', 'sum', 'none'] as const) {
+      const before = memory();
+      const l = nn.mseLoss(a, b, { reduction });
+      expect(l.toArray()).toEqual(reduction === 'none' ? [1, 4, 9] : reduction === 'sum' ? 14 : Math.fround(14 / 3));
+      expect(memory().tensors, `${reduction}: live tensors while the result is alive`).toBe(before.tensors + 1);
+      l.dispose();
+      expect(memory(), reduction).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
+    }
+    a.dispose(); b.dispose();
+  });
+
+  it("the chapter's Conv2D([kh, kw]).forward", () => {
+    const layer = new nn.Conv2D([1, 2]);
+    const X = ones([3, 3]);
+    const before = memory();
+    const y = layer.forward(X);
+    expect(y.shape).toEqual([3, 2]);
+    y.dispose();
+    expect(memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
+    X.dispose(); layer.dispose();
+  });
+
+  it("the PyTorch-form Conv2D.forward", () => {
+    const layer = new nn.Conv2D(1, 2, 2);
+    const X = ones([1, 1, 3, 3]);
+    const before = memory();
+    const y = layer.forward(X);
+    expect(y.shape).toEqual([1, 2, 2, 2]);
+    y.dispose();
+    expect(memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
+    X.dispose(); layer.dispose();
+  });
+});
+
+describe('conv2d writes only its output', () => {
+  // Forward and backward on shapes at the kernels' tile edges: the inputs, the
+  // output gradient and tensors allocated around them keep their bits.
+  for (const c of edgeCases(48, 7)) {
+    const name = `x=[${c.x}] w=[${c.w}] ${JSON.stringify(c.opts)}${c.bias ? ' bias' : ''}`;
+    it(name, () => {
+      tidy(() => {
+        const rng = new Rng(1);
+        const n = (s: number[]) => s.reduce((a, b) => a * b, 1);
+        const guard1 = full([37], 12345);
+        const xv = randomArray(n(c.x), rng), wv = randomArray(n(c.w), rng), bv = randomArray(c.w[0], rng);
+        const x = tensor(xv, c.x, { requiresGrad: true });
+        const w = tensor(wv, c.w, { requiresGrad: true });
+        const b = c.bias ? tensor(bv, [c.w[0]], { requiresGrad: true }) : null;
+        const guard2 = full([37], -54321);
+        const y = conv2d(x, w, { ...c.opts, bias: b });
+        const dyv = randomArray(y.size, rng);
+        const dy = tensor(dyv, y.shape);
+        const guard3 = full([37], 777);
+        y.backward(dy);
+        expect(Array.from(x.data())).toEqual(Array.from(xv));
+        expect(Array.from(w.data())).toEqual(Array.from(wv));
+        if (b) expect(Array.from(b.data())).toEqual(Array.from(bv));
+        expect(Array.from(dy.data())).toEqual(Array.from(dyv));
+        for (const [g, v] of [[guard1, 12345], [guard2, -54321], [guard3, 777]] as const) {
+          expect(Array.from(g.data()).every((e) => e === v)).toBe(true);
+        }
+        expect(x.grad!.shape).toEqual(x.shape);
+        expect(w.grad!.shape).toEqual(w.shape);
+      });
+    });
+  }
 });
 
 // ---------------------------------------------------------------------------

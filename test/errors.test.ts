@@ -17,6 +17,8 @@ interface Prepared {
   /** Tensors whose data must be identical afterwards (besides the shared fixtures). */
   inputs?: Tensor[];
   cleanup?: () => void;
+  /** More substrings the message must contain, known only once the row is built (e.g. a tensor id). */
+  contains?: Array<string | RegExp>;
 }
 
 interface Row {
@@ -260,6 +262,29 @@ const ROWS: Row[] = [
       const all = [...g.all, l, g.x.grad!, g.w.grad!];
       return { call: () => l.backward(), inputs: all, cleanup: () => all.forEach((t) => t.dispose()) };
     } },
+  { name: 'backward after a conv2d input of the graph was disposed', error: DisposedError, contains: ['backward', 'disposed'],
+    make: () => {
+      const g = graph();
+      const l = g.y.sum();
+      g.x.dispose();
+      return { call: () => l.backward(), inputs: [g.w, g.y, l], contains: [`#${g.x.id}`],
+        cleanup: () => [g.w, g.y, l].forEach((t) => t.dispose()) };
+    } },
+  { name: 'backward after a leaf of the graph was disposed', error: DisposedError, contains: ['backward', 'disposed'],
+    make: () => {
+      const a = tensor([1, 2], undefined, { requiresGrad: true });
+      const l = a.mul(3).sum();
+      a.dispose();
+      return { call: () => l.backward(), inputs: [l], contains: [`#${a.id}`], cleanup: () => l.dispose() };
+    } },
+  { name: 'backward after an input of square() was disposed: no partial gradients', error: DisposedError, contains: ['backward', 'disposed'],
+    make: () => {
+      const a = tensor([1, 2], undefined, { requiresGrad: true });
+      const b = tensor([3, 4], undefined, { requiresGrad: true });
+      const l = add(sum(a), sum(square(b)));
+      b.dispose();
+      return { call: () => l.backward(), inputs: [a, l], contains: [`#${b.id}`], cleanup: () => { a.dispose(); l.dispose(); } };
+    } },
   { name: 'backward on a tensor that does not require grad', error: AutogradError, contains: ['backward', /#\d+/, '[3, 3]'],
     make: (f) => () => f.X.backward() },
 
@@ -280,8 +305,8 @@ const ROWS: Row[] = [
     make: () => () => new nn.Conv2D(4, 3, 3, { groups: 2 }) },
   { name: 'Conv2D(in, out, k): bias not a boolean', error: TypeError, contains: ['Conv2D', 'bias', 'yes'],
     make: () => () => new nn.Conv2D(1, 1, 3, A({ bias: 'yes' })) },
-  { name: 'Conv2D(in, out, k): stride 0 (rejected when the layer is built, as torch.nn.Conv2d)', error: RangeError, contains: ['Conv2D', 'stride', '0'],
-    make: () => () => new nn.Conv2D(1, 1, 3, { stride: 0 }) },
+  { name: "Conv2D(in, out, k): padding 'full' (rejected when the layer is built, as torch.nn.Conv2d)", error: RangeError, contains: ['Conv2D', 'padding', '"full"'],
+    make: () => () => new nn.Conv2D(1, 1, 3, { padding: A('full') }) },
   { name: "Conv2D(in, out, k): padding 'same' with stride 2 (rejected when built, as torch.nn.Conv2d)", error: RangeError, contains: ['Conv2D', "'same'", 'stride'],
     make: () => () => new nn.Conv2D(1, 1, 3, { padding: 'same', stride: 2 }) },
   { name: 'Conv2D: only one argument that is not a pair', error: TypeError, contains: ['Conv2D', '3'],
@@ -418,11 +443,12 @@ describe('bad calls across the public API', () => {
         const err = await thrown(p.call);
         expect(err, 'the call should throw').toBeDefined();
         expect(err).not.toBeInstanceOf(WebAssembly.RuntimeError);
-        expect(err, `got ${(err as Error)?.name}: ${(err as Error)?.message}`).toBeInstanceOf(row.error);
+        // Soft: a wrong class or message is reported along with the checks below.
+        expect.soft(err, `got ${(err as Error)?.name}: ${(err as Error)?.message}`).toBeInstanceOf(row.error);
         const message = (err as Error).message;
-        for (const s of row.contains) {
-          if (typeof s === 'string') expect(message, 'message').toContain(s);
-          else expect(message, 'message').toMatch(s);
+        for (const s of [...row.contains, ...(p.contains ?? [])]) {
+          if (typeof s === 'string') expect.soft(message, 'message').toContain(s);
+          else expect.soft(message, 'message').toMatch(s);
         }
         // Nothing allocated or freed, nothing written.
         const after = memory();
@@ -495,5 +521,53 @@ describe('before init: NotInitializedError', () => {
     await fresh.init({ threads: 1 });
     const y = fresh.corr2d(fresh.tensor([[0, 1, 2], [3, 4, 5], [6, 7, 8]]), fresh.tensor([[0, 1], [2, 3]]));
     expect(y.toArray()).toEqual([[19, 25], [37, 43]]);
+  });
+});
+
+describe('failures of the engine itself (fresh module state)', () => {
+  it('out of memory in conv2d: RangeError, and nothing is leaked', async () => {
+    vi.resetModules();
+    const m = await import('../src/index');
+    await m.init({ threads: 1, maxMemoryMB: 2 });
+    // The weight (1.2 MB) fits in the 2 MiB maximum once, but not twice (packed for the GEMM kernel).
+    const x = m.ones([1, 128, 4, 4]), w = m.ones([256, 128, 3, 3]);
+    const before = m.memory();
+    let err: unknown;
+    try { m.conv2d(x, w).dispose(); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(RangeError);
+    expect(err).not.toBeInstanceOf(WebAssembly.RuntimeError);
+    expect((err as Error).message).toContain('cannot allocate');
+    expect.soft((err as Error).message, 'the message names the op').toContain('conv2d');
+    const after = m.memory();
+    expect({ tensors: after.tensors, bytes: after.bytes }, 'memory() after the failed call')
+      .toEqual({ tensors: before.tensors, bytes: before.bytes });
+    expect(Array.from(x.data()).every((v) => v === 1) && Array.from(w.data()).every((v) => v === 1)).toBe(true);
+    x.dispose(); w.dispose();
+    // The engine still works, including a convolution that needs the freed space.
+    const y = m.conv2d(m.ones([1, 8, 8, 8]), m.ones([8, 8, 3, 3]));
+    expect(y.data()[0]).toBe(72);
+    expect(m.corr2d(m.tensor([[0, 1, 2], [3, 4, 5], [6, 7, 8]]), m.tensor([[0, 1], [2, 3]])).toArray()).toEqual([[19, 25], [37, 43]]);
+  });
+
+  it('init with a build this runtime cannot run rejects and keeps the current backend', async () => {
+    vi.resetModules();
+    const m = await import('../src/index');
+    await m.init({ build: 'simd', threads: 1 });
+    const t = m.tensor([1, 2, 3]);
+    const before = m.memory();
+    let err: unknown;
+    try { await m.init({ build: 'relaxed-simd', threads: 1 }); } catch (e) { err = e; }
+    if (err === undefined) {
+      // This runtime has relaxed SIMD (Node 22+, or --experimental-wasm-relaxed-simd): nothing to check.
+      expect(m.backendInfo().build).toBe('relaxed-simd');
+      return;
+    }
+    expect(err).toBeInstanceOf(RangeError);
+    expect((err as Error).message).toContain('init');
+    expect((err as Error).message).toContain('relaxed-simd');
+    expect(m.backendInfo()).toMatchObject({ backend: 'wasm', build: 'simd', threads: 1 });
+    expect(t.isDisposed).toBe(false);
+    expect(t.toArray()).toEqual([1, 2, 3]);
+    expect(m.memory()).toEqual(before);
   });
 });

@@ -20,8 +20,9 @@ export function conv2dForwardRef(g: ConvGeometry, x: ArrayLike<number>, w: Array
       let s = bias ? bias[o] : 0;
       for (let c = 0; c < Cg; c++) for (let ki = 0; ki < KH; ki++) for (let kj = 0; kj < KW; kj++) {
         const h = i * SH + ki * DH - PH, v = j * SW + kj * DW - PW;
-        if (h < 0 || h >= H || v < 0 || v >= W) continue;
-        s += w[((o * Cg + c) * KH + ki) * KW + kj] * x[((n * C + grp * Cg + c) * H + h) * W + v];
+        // Padding is zeros that take part in the products, as in PyTorch (0 * inf is NaN).
+        const xv = h < 0 || h >= H || v < 0 || v >= W ? 0 : x[((n * C + grp * Cg + c) * H + h) * W + v];
+        s += w[((o * Cg + c) * KH + ki) * KW + kj] * xv;
       }
       y[((n * O + o) * OH + i) * OW + j] = s;
     }
@@ -59,8 +60,8 @@ export function conv2dBackwardWeightRef(g: ConvGeometry, x: ArrayLike<number>, d
       const d = dy[((n * O + o) * OH + i) * OW + j];
       for (let c = 0; c < Cg; c++) for (let ki = 0; ki < KH; ki++) for (let kj = 0; kj < KW; kj++) {
         const h = i * SH + ki * DH - PH, v = j * SW + kj * DW - PW;
-        if (h < 0 || h >= H || v < 0 || v >= W) continue;
-        dw[((o * Cg + c) * KH + ki) * KW + kj] += d * x[((n * C + grp * Cg + c) * H + h) * W + v];
+        const xv = h < 0 || h >= H || v < 0 || v >= W ? 0 : x[((n * C + grp * Cg + c) * H + h) * W + v];
+        dw[((o * Cg + c) * KH + ki) * KW + kj] += d * xv;
       }
     }
   }

@@ -163,7 +163,7 @@ export class Pool {
   /** Set when a worker stopped responding: the pool must not be used again. */
   broken = false;
 
-  /** Test hook: make worker `index` throw (mode 1) or exit (mode 2) on the next job; 0 clears. */
+  /** Test hook: make worker `index` (1 .. size-1) throw (mode 1) or exit (mode 2) on the next job; mode 0 clears. */
   injectFault(index: number, mode: 0 | 1 | 2): void {
     Atomics.store(this.ctrl, FAULT, mode ? index + 1 : 0);
     Atomics.store(this.ctrl, FAULT_MODE, mode);
