@@ -30,8 +30,9 @@ function start(msg, post) {
     fns = names.map((n) => inst.exports[n]);
   } catch (e) { post({ error: String(e && e.message || e) }); return; }
   const c = new Int32Array(ctrl);
-  post({ ready: index });
+  // Read the generation before reporting ready: the first job may follow at once.
   let seen = Atomics.load(c, ${GEN});
+  post({ ready: index });
   for (;;) {
     Atomics.wait(c, ${GEN}, seen);
     seen = Atomics.load(c, ${GEN});
