@@ -116,17 +116,36 @@ export function tile4x8<V>(a: usize, b: usize, bs: usize, K: i32, c: usize, cs: 
   }
 }
 
+/** Writes n zeros at dst (short runs inline: a call costs more than the stores). */
+@inline export function zeroRun<V>(dst: usize, n: i32): void {
+  let t = 0;
+  if (isSimd<V>()) {
+    const z = f32x4.splat(0);
+    for (; t + 4 <= n; t += 4) v128.store(dst + f4(t), z);
+  }
+  for (; t < n; t++) store<f32>(dst + f4(t), 0);
+}
+
+/** Copies n floats from src to dst (inline, for the short runs of im2col). */
+@inline export function copyRun<V>(dst: usize, src: usize, n: i32): void {
+  let t = 0;
+  if (isSimd<V>()) {
+    for (; t + 4 <= n; t += 4) v128.store(dst + f4(t), v128.load(src + f4(t)));
+  }
+  for (; t < n; t++) store<f32>(dst + f4(t), load<f32>(src + f4(t)));
+}
+
 /**
  * Copies `run` consecutive columns of one output row from a source row:
  * dst[t] = src[w0 + t * step] when 0 <= w0 + t * step < width, else 0.
  */
-export function gatherRow(dst: usize, src: usize, w0: i32, step: i32, width: i32, run: i32): void {
+@inline export function gatherRow<V>(dst: usize, src: usize, w0: i32, step: i32, width: i32, run: i32): void {
   if (step == 1) {
-    let t0 = imin(run, imax(0, -w0));
-    let t1 = imax(t0, imin(run, width - w0));
-    if (t0 > 0) memory.fill(dst, 0, f4(t0));
-    if (t1 > t0) memory.copy(dst + f4(t0), src + f4(w0 + t0), f4(t1 - t0));
-    if (run > t1) memory.fill(dst + f4(t1), 0, f4(run - t1));
+    const t0 = imin(run, imax(0, -w0));
+    const t1 = imax(t0, imin(run, width - w0));
+    zeroRun<V>(dst, t0);
+    copyRun<V>(dst + f4(t0), src + f4(w0 + t0), t1 - t0);
+    zeroRun<V>(dst + f4(t1), run - t1);
   } else {
     let w = w0;
     for (let t = 0; t < run; t++) {

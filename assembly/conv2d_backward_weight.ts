@@ -64,7 +64,7 @@ export function backwardWeightGemm<V>(p: usize, x: usize, dy: usize, dw: usize, 
         for (let i = 0; i < OH; i++) {
           const h = i * SH + ki * DH - PH;
           if (h < 0 || h >= H) memory.fill(row + f4(i * OW), 0, f4(OW));
-          else gatherRow(row + f4(i * OW), plane + f4(h * W), kj * DW - PW, SW, W, OW);
+          else gatherRow<V>(row + f4(i * OW), plane + f4(h * W), kj * DW - PW, SW, W, OW);
         }
       }
       const dyb = dy + f4((n * O + g * Og) * P);

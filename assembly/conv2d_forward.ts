@@ -3,35 +3,42 @@
 // with zero padding, where g = o / Og.
 import {
   gN, gC, gH, gW, gO, gKH, gKW, gOH, gOW, gSH, gSW, gPH, gPW, gDH, gDW, gG,
-  NCOL, isSimd, madd, imin, f4, tile4x8, gatherRow, storeLanes, padPlane,
+  NCOL, isSimd, madd, imin, f4, tile4x8, gatherRow, zeroRun, storeLanes, padPlane,
 } from './common';
 
 /**
  * Packs im2col columns [p0, p0 + pc) of one group of one sample into
  * dst[k][NCOL] (k = (c, ki, kj)), zero-filling columns pc..roundup(pc, 8).
  */
-function packIm2col(p: usize, xg: usize, p0: i32, pc: i32, dst: usize): void {
+function packIm2col<V>(p: usize, xg: usize, p0: i32, pc: i32, dst: usize): void {
   const H = gH(p), W = gW(p), KH = gKH(p), KW = gKW(p), OW = gOW(p);
   const SH = gSH(p), SW = gSW(p), PH = gPH(p), PW = gPW(p), DH = gDH(p), DW = gDW(p);
   const Cg = gC(p) / gG(p);
   const pad = ((pc + 7) & ~7) - pc;
   const rowBytes = f4(NCOL);
   const i0 = p0 / OW, j0 = p0 % OW;
-  let row = dst;
   for (let c = 0; c < Cg; c++) {
     const plane = xg + f4(c * H * W);
     for (let ki = 0; ki < KH; ki++) {
-      for (let kj = 0; kj < KW; kj++) {
-        let i = i0, j = j0, col = 0;
-        while (col < pc) {
-          const run = imin(OW - j, pc - col);
-          const h = i * SH + ki * DH - PH;
-          if (h < 0 || h >= H) memory.fill(row + f4(col), 0, f4(run));
-          else gatherRow(row + f4(col), plane + f4(h * W), j * SW + kj * DW - PW, SW, W, run);
-          col += run; i++; j = 0;
+      const rows = dst + <usize>((c * KH + ki) * KW) * rowBytes;
+      // Walk the panel's runs (pieces of one output row); each feeds KW im2col rows.
+      let i = i0, j = j0, col = 0;
+      while (col < pc) {
+        const run = imin(OW - j, pc - col);
+        const h = i * SH + ki * DH - PH;
+        let row = rows + f4(col);
+        if (h < 0 || h >= H) {
+          for (let kj = 0; kj < KW; kj++) { zeroRun<V>(row, run); row += rowBytes; }
+        } else {
+          const src = plane + f4(h * W);
+          let w0 = j * SW - PW;
+          for (let kj = 0; kj < KW; kj++) { gatherRow<V>(row, src, w0, SW, W, run); row += rowBytes; w0 += DW; }
         }
-        if (pad) memory.fill(row + f4(pc), 0, f4(pad));
-        row += rowBytes;
+        col += run; i++; j = 0;
+      }
+      if (pad) {
+        let row = rows + f4(pc);
+        for (let kj = 0; kj < KW; kj++) { zeroRun<V>(row, pad); row += rowBytes; }
       }
     }
   }
@@ -52,7 +59,7 @@ export function forwardGemm<V>(p: usize, x: usize, wp: usize, bias: usize, y: us
   for (let u = begin; u < end; u++) {
     const jb = u % nblk, t = u / nblk, g = t % G, n = t / G;
     const p0 = jb * NCOL, pc = imin(NCOL, P - p0);
-    packIm2col(p, x + f4((n * C + g * Cg) * H * W), p0, pc, ws);
+    packIm2col<V>(p, x + f4((n * C + g * Cg) * H * W), p0, pc, ws);
     const yb = y + f4((n * O + g * Og) * P + p0);
     for (let ob = 0; ob < Og; ob += 4) {
       const rows = imin(4, Og - ob);
