@@ -3,7 +3,7 @@
 // this package and from a separate project that installed the packed tarball;
 // and a bundle that browsers and bundlers can take (no static node: imports).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,9 +23,52 @@ interface Report {
   tensors: number;
 }
 
-/** Runs a fixture script with Node in `cwd`; returns its JSON report. */
-function runScript(script: string, cwd: string): Report {
+const DIST = ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts'].map((f) => join(root, 'dist', f));
+
+/** Sizes and times of the dist files ('' when one is missing). */
+function distSignature(): string {
+  if (!DIST.every((f) => existsSync(f))) return '';
+  try {
+    return DIST.map((f) => { const st = statSync(f); return `${st.size}:${st.mtimeMs}`; }).join('|');
+  } catch {
+    return '';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until dist/ is complete and has not changed for a moment: other work
+ * on this checkout may be rebuilding it (the build cleans dist/ first).
+ * Returns false when it stays missing or changing for `timeoutMs`.
+ */
+async function distSettled(timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  let last = distSignature();
+  while (Date.now() < end) {
+    await sleep(750);
+    const now = distSignature();
+    if (now !== '' && now === last) return true;
+    last = now;
+  }
+  return false;
+}
+
+/** Runs a fixture script with Node in `cwd`; returns the result and whether dist/ changed meanwhile. */
+function spawnScript(script: string, cwd: string) {
+  const before = distSignature();
   const r = spawnSync(process.execPath, [script], { cwd, encoding: 'utf8', timeout: 60_000 });
+  return { r, distChanged: distSignature() !== before || before === '' };
+}
+
+/**
+ * Runs a fixture script with Node in `cwd` and returns its JSON report. When it
+ * runs against this checkout's dist/ and dist/ was rebuilt meanwhile, it waits
+ * for the rebuild and runs once more.
+ */
+async function runScript(script: string, cwd: string, live: boolean): Promise<Report> {
+  let { r, distChanged } = spawnScript(script, cwd);
+  if (live && (r.status !== 0 || r.error) && distChanged && (await distSettled(120_000))) ({ r } = spawnScript(script, cwd));
   const out = `exit ${r.status} signal ${r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
   expect(r.error, out).toBeUndefined();
   expect(r.status, out).toBe(0);  // and it exits by itself: worker threads do not keep it alive
@@ -51,15 +94,18 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   exports: Record<string, { import: { types: string; default: string }; require: { types: string; default: string } } | string>;
 };
 
-beforeAll(() => {
-  // `npm test` builds first; build here only when dist/ is missing (e.g. a bare `npx vitest run`).
-  if (!existsSync(join(root, 'dist', 'index.js')) || !existsSync(join(root, 'dist', 'index.cjs'))) {
+beforeAll(async () => {
+  // `npm test` builds first; build here only when dist/ is missing (e.g. a bare
+  // `npx vitest run`) and no concurrent build brings it back within a while.
+  if (distSignature() === '' && !(await distSettled(30_000))) {
     execFileSync(npm, ['run', 'build'], { cwd: root, stdio: 'pipe', timeout: 600_000 });
   }
-}, 600_000);
+  expect(await distSettled(120_000), 'dist/ is complete and stable').toBe(true);
+}, 900_000);
 
 describe('package.json', () => {
-  it("is named wasmconv, with an exports map whose targets exist", () => {
+  it("is named wasmconv, with an exports map whose targets exist", async () => {
+    await distSettled(120_000);
     expect(pkg.name).toBe('wasmconv');
     const dot = pkg.exports['.'] as Exclude<(typeof pkg.exports)['.'], string>;
     const targets = [dot.import.default, dot.import.types, dot.require.default, dot.require.types, pkg.main, pkg.module, pkg.types];
@@ -68,7 +114,8 @@ describe('package.json', () => {
     expect(dot.require.default).toMatch(/\.cjs$/);
   });
 
-  it('packs the files the exports map points to', () => {
+  it('packs the files the exports map points to', async () => {
+    await distSettled(120_000);
     const out = execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
     const files = (JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path);
     for (const f of ['package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']) expect(files).toContain(f);
@@ -77,42 +124,55 @@ describe('package.json', () => {
 });
 
 describe('importing the package by name (self-reference inside the package)', () => {
-  it("ESM: import { init, tensor, corr2d, conv2d } from 'wasmconv'", () => {
-    checkReport(runScript(join(fixtures, 'esm.mjs'), root), 'esm');
+  it("ESM: import { init, tensor, corr2d, conv2d } from 'wasmconv'", async () => {
+    checkReport(await runScript(join(fixtures, 'esm.mjs'), root, true), 'esm');
   });
 
-  it("CommonJS: require('wasmconv')", () => {
-    checkReport(runScript(join(fixtures, 'cjs.cjs'), root), 'cjs');
+  it("CommonJS: require('wasmconv')", async () => {
+    checkReport(await runScript(join(fixtures, 'cjs.cjs'), root, true), 'cjs');
   });
 });
 
 describe('importing the package from another project that installed the tarball', () => {
   let dir = '';
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wasmconv-consumer-'));
-    const packed = execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-    const tarball = join(dir, (JSON.parse(packed) as Array<{ filename: string }>)[0].filename);
     const dest = join(dir, 'node_modules', 'wasmconv');
-    mkdirSync(dest, { recursive: true });
-    execFileSync('tar', ['-xzf', tarball, '-C', dest, '--strip-components=1']);
+    // Pack a settled dist/ (packing during a concurrent rebuild would miss files).
+    for (let attempt = 0; ; attempt++) {
+      await distSettled(120_000);
+      const before = distSignature();
+      const packed = execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+      const tarball = join(dir, (JSON.parse(packed) as Array<{ filename: string }>)[0].filename);
+      rmSync(dest, { recursive: true, force: true });
+      mkdirSync(dest, { recursive: true });
+      execFileSync('tar', ['-xzf', tarball, '-C', dest, '--strip-components=1']);
+      if ((before !== '' && distSignature() === before) || attempt === 3) break;
+    }
     cpSync(join(fixtures, 'esm.mjs'), join(dir, 'esm.mjs'));
     cpSync(join(fixtures, 'cjs.cjs'), join(dir, 'cjs.cjs'));
-  }, 180_000);
+  }, 600_000);
   afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
-  it('ESM', () => {
+  it('ESM', async () => {
     expect(existsSync(join(dir, 'node_modules', 'wasmconv', 'src'))).toBe(false);
-    checkReport(runScript(join(dir, 'esm.mjs'), dir), 'esm');
+    checkReport(await runScript(join(dir, 'esm.mjs'), dir, false), 'esm');
   });
 
-  it('CommonJS', () => {
-    checkReport(runScript(join(dir, 'cjs.cjs'), dir), 'cjs');
+  it('CommonJS', async () => {
+    checkReport(await runScript(join(dir, 'cjs.cjs'), dir, false), 'cjs');
   });
 });
 
 describe('the bundle runs outside Node too', () => {
-  const esm = () => readFileSync(join(root, 'dist', 'index.js'), 'utf8');
-  const cjs = () => readFileSync(join(root, 'dist', 'index.cjs'), 'utf8');
+  let esmText = '', cjsText = '';
+  beforeAll(async () => {
+    await distSettled(120_000);
+    esmText = readFileSync(join(root, 'dist', 'index.js'), 'utf8');
+    cjsText = readFileSync(join(root, 'dist', 'index.cjs'), 'utf8');
+  }, 180_000);
+  const esm = () => esmText;
+  const cjs = () => cjsText;
   /** The worker's program is a string, run only in a worker; its `require` is not the bundle's. */
   const withoutWorkerSource = (s: string) => s.replace(/WORKER_SOURCE\s*=\s*`[\s\S]*?`;/, 'WORKER_SOURCE = ``;');
 
