@@ -1,11 +1,18 @@
 import { ShapeError, WasmconvError, fmtShape } from './errors';
-import { Tensor, keep, noGrad, tensor, type TensorLike } from './tensor';
+import { Tensor, keep, noGrad, flatten, tensor, type TensorLike } from './tensor';
 import { addInPlace, copy, ones_like, reshape } from './ops/elementwise';
 
 /** A gradient that cannot be computed: no graph, a freed graph, a missing seed. */
 export class AutogradError extends WasmconvError {}
 
 const freed = new WeakSet<Tensor>();
+
+/** `tensor(data)` with errors that name the calling function. */
+function tensorNamed(data: TensorLike, fn: string): Tensor {
+  if (data instanceof Float32Array || data instanceof Float64Array) return tensor(data);
+  const f = flatten(data, fn);
+  return tensor(f.data, f.shape);
+}
 
 /**
  * Reverse-mode differentiation from `root`: accumulates d(root)/d(leaf) into
@@ -29,14 +36,14 @@ export function backward(root: Tensor, grad?: Tensor | TensorLike): void {
   let seed: Tensor;
   if (grad === undefined) {
     if (root.size !== 1) {
-      throw new ShapeError(`backward: a gradient can be implied only for a one-element output; tensor #${root.id} has shape ${fmtShape(root.shape)}, so pass backward(grad) with that shape`);
+      throw new AutogradError(`backward: a gradient can be implied only for a one-element output; tensor #${root.id} has shape ${fmtShape(root.shape)}, so pass backward(grad) with that shape`);
     }
     seed = noGrad(() => ones_like(root));
   } else {
     const g = grad instanceof Tensor ? grad.check('backward') : null;
     const gshape = g ? g.shape : null;
     // A user's gradient tensor is read, never freed or written.
-    seed = g ?? noGrad(() => tensor(grad as TensorLike));
+    seed = g ?? noGrad(() => tensorNamed(grad as TensorLike, 'backward'));
     const shape = gshape ?? seed.shape;
     if (seed.size !== root.size || (g && fmtShape(shape) !== fmtShape(root.shape))) {
       if (!g) seed.dispose();
@@ -59,6 +66,16 @@ export function backward(root: Tensor, grad?: Tensor | TensorLike): void {
     order.push(t);
   };
   visit(root);
+  // Every tensor the gradients read must still exist: check before computing anything.
+  try {
+    for (const t of order) {
+      t.check('backward');
+      if (t._ctx) for (const i of t._ctx.inputs) i.check('backward');
+    }
+  } catch (e) {
+    if (seed !== grad) seed.dispose();
+    throw e;
+  }
 
   const userSeed = grad instanceof Tensor ? seed : null;
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
@@ -78,8 +95,12 @@ export function backward(root: Tensor, grad?: Tensor | TensorLike): void {
           continue;
         }
         const ctx = node._ctx;
-        const inputGrads = ctx.backward(g);
-        if (owned) g.dispose();
+        let inputGrads: Array<Tensor | null>;
+        try {
+          inputGrads = ctx.backward(g);
+        } finally {
+          if (owned) g.dispose();
+        }
         ctx.inputs.forEach((input, i) => {
           const gi = inputGrads[i];
           if (!gi) return;

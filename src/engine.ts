@@ -40,7 +40,7 @@ let pendingKey = '';
 function sharedMemoryAvailable(): { ok: boolean; why?: string } {
   if (typeof SharedArrayBuffer === 'undefined') return { ok: false, why: 'SharedArrayBuffer is unavailable (the page is not cross-origin isolated)' };
   const g = globalThis as { crossOriginIsolated?: boolean; window?: unknown };
-  if (g.window !== undefined && g.crossOriginIsolated === false) return { ok: false, why: 'the page is not cross-origin isolated (COOP/COEP headers)' };
+  if (g.crossOriginIsolated === false) return { ok: false, why: 'the page is not cross-origin isolated (COOP/COEP headers)' };
   return { ok: true };
 }
 
@@ -119,7 +119,8 @@ async function create(opts: InitOptions, key: string): Promise<EngineState> {
   const shm = sharedMemoryAvailable();
   let threads = opts.threads ?? (shm.ok ? await coreCount() : 1);
   let note: string | undefined;
-  if (threads > 1 && !shm.ok) { note = `single-threaded: ${shm.why}`; threads = 1; }
+  // Say why whenever shared memory is what keeps the engine on one thread.
+  if (!shm.ok && (opts.threads ?? 2) > 1) { note = `single-threaded: ${shm.why}`; threads = 1; }
   if (threads > 1 && opts.build === 'debug') { note = 'single-threaded: the debug build uses non-shared memory'; threads = 1; }
   const maxMemoryBytes = (opts.maxMemoryMB ?? 2048) * 1024 * 1024;
   const backend = await WasmBackend.create({ build: opts.build, threads, maxMemoryBytes });

@@ -195,12 +195,13 @@ function keptIndices(n: number, summarize: boolean): number[] {
  *
  * @param data  Row-major (C order) values; each is rounded to float32.
  * @param shape Dimensions; `[]` for a 0-d (scalar) tensor.
- * @param opts  `requiresGrad: true` appends the `requires_grad=True` suffix.
+ * @param opts  `requiresGrad: true` appends the `requires_grad=True` suffix;
+ *              `gradFn: 'MulBackward0'` appends `grad_fn=<MulBackward0>` instead (results of ops).
  */
 export function formatTensor(
   data: ArrayLike<number>,
   shape: readonly number[],
-  opts?: { requiresGrad?: boolean },
+  opts?: { requiresGrad?: boolean; gradFn?: string },
 ): string {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new RangeError(`invalid shape [${shape.join(', ')}]`);
@@ -275,7 +276,8 @@ export function formatTensor(
     body = render(0, 0, indent);
   }
 
-  if (opts?.requiresGrad) suffixes.push('requires_grad=True');
+  if (opts?.gradFn) suffixes.push(`grad_fn=<${opts.gradFn}>`);
+  else if (opts?.requiresGrad) suffixes.push('requires_grad=True');
   return addSuffixes(PREFIX + body, suffixes, indent);
 }
 

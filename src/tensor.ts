@@ -9,6 +9,13 @@ export interface NestedArray extends ReadonlyArray<number | NestedArray> {}
 /** A nested array as `toArray()` returns it. */
 export type NestedNumbers = number | NestedNumbers[];
 
+/** PyTorch's names for the gradient functions, as printed in `grad_fn=<...>`. */
+const GRAD_FN_NAMES: Record<string, string> = {
+  add: 'AddBackward0', sub: 'SubBackward0', mul: 'MulBackward0', div: 'DivBackward0', neg: 'NegBackward0',
+  square: 'PowBackward0', pow: 'PowBackward0', relu: 'ReluBackward0', sum: 'SumBackward0', mean: 'MeanBackward0',
+  reshape: 'ViewBackward0', conv2d: 'ConvolutionBackward0', corr2d: 'ConvolutionBackward0', mseLoss: 'MseLossBackward0',
+};
+
 /** How an op's output propagates gradients to its inputs. */
 export interface GradFn {
   readonly name: string;
@@ -167,7 +174,10 @@ export class Tensor {
   /** PyTorch's printed form, e.g. `tensor([[19., 25.],\n        [37., 43.]])`. */
   toString(): string {
     if (this.isDisposed) return `tensor(<disposed #${this.id}>)`;
-    return formatTensor(this.values('toString'), this.shape, { requiresGrad: this.requiresGrad });
+    return formatTensor(this.values('toString'), this.shape, {
+      requiresGrad: this.requiresGrad,
+      gradFn: this._ctx ? GRAD_FN_NAMES[this._ctx.name] ?? `${this._ctx.name}Backward` : undefined,
+    });
   }
 
   /** Frees the data. Harmless to call twice; the tensor throws DisposedError afterwards. */
@@ -272,24 +282,26 @@ function checkOpts(opts: TensorOptions, fn: string): void {
  * full([2, 2], 7).toArray(); // [[7, 7], [7, 7]]
  */
 export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
-  checkShape(shape, 'full');
-  if (typeof value !== 'number') throw new TypeError(`full: value must be a number, got ${describe(value)}`);
-  checkOpts(opts, 'full');
-  const t = empty(shape, 'full', !!opts.requiresGrad);
+  return filled(shape, value, opts, 'full');
+}
+
+function filled(shape: readonly number[], value: number, opts: TensorOptions, fn: string): Tensor {
+  checkShape(shape, fn);
+  if (typeof value !== 'number') throw new TypeError(`${fn}: value must be a number, got ${describe(value)}`);
+  checkOpts(opts, fn);
+  const t = empty(shape, fn, !!opts.requiresGrad);
   t.values().fill(value);
   return t;
 }
 
 /** A tensor of zeros. @example zeros([2, 3]).toArray(); // [[0, 0, 0], [0, 0, 0]] */
 export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  checkShape(shape, 'zeros');
-  return full(shape, 0, opts);
+  return filled(shape, 0, opts, 'zeros');
 }
 
 /** A tensor of ones. @example ones([6, 8]).size; // 48 */
 export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  checkShape(shape, 'ones');
-  return full(shape, 1, opts);
+  return filled(shape, 1, opts, 'ones');
 }
 
 /** Number of live tensors, their bytes, and the size of the WebAssembly memory. */

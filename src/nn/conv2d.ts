@@ -1,5 +1,7 @@
 import { ShapeError, fmtShape } from '../errors';
-import { corr2d, conv2d, add, rand, type Conv2dOptions } from '../ops/index';
+import { conv2d, rand, conv2dInfo, type Conv2dOptions } from '../ops/index';
+import { corr2dBias } from '../ops/conv';
+import { getBackend } from '../engine';
 import { uniformInto } from '../ops/random';
 import { Tensor, keep, zeros, empty } from '../tensor';
 
@@ -53,6 +55,7 @@ export class Conv2D {
   constructor(kernelSize: readonly [number, number]);
   constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], opts?: Conv2DOptions);
   constructor(a: number | readonly [number, number], b?: number, k?: number | readonly [number, number], opts: Conv2DOptions = {}) {
+    getBackend('Conv2D');
     if (Array.isArray(a) && b === undefined) {
       const [kh, kw] = kernelPair(a, 'Conv2D');
       this.chapterForm = true;
@@ -73,6 +76,11 @@ export class Conv2D {
     if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`Conv2D: groups must be a positive integer, got ${String(groups)}`);
     if (C % groups !== 0) throw new ShapeError(`Conv2D: groups (${groups}) must divide inChannels (${C})`);
     if (O % groups !== 0) throw new ShapeError(`Conv2D: groups (${groups}) must divide outChannels (${O})`);
+    // Reject options no input could run with now, as torch.nn.Conv2d does (a
+    // probe input large enough for any kernel checks stride, padding, dilation).
+    const [dh, dw] = typeof convOpts.dilation === 'number' ? [convOpts.dilation, convOpts.dilation] : convOpts.dilation ?? [1, 1];
+    const probe = (kk: number, d: unknown) => (typeof d === 'number' && Number.isFinite(d) && d > 0 ? d * (kk - 1) + 1 : kk);
+    conv2dInfo([1, C, probe(kh, dh), probe(kw, dw)], [O, C / groups, kh, kw], convOpts, 'Conv2D');
     this.chapterForm = false;
     this.options = convOpts;
     const fanIn = (C / groups) * kh * kw;
@@ -87,7 +95,7 @@ export class Conv2D {
       if (!(x instanceof Tensor) || x.ndim !== 2) {
         throw new ShapeError(`Conv2D.forward: the chapter's Conv2D([kh, kw]) takes a 2-D input, got ${x instanceof Tensor ? `shape ${fmtShape(x.shape)}` : String(x)}`);
       }
-      return add(corr2d(x, this.weight), this.bias!);
+      return corr2dBias(x, this.weight, this.bias!);
     }
     return conv2d(x, this.weight, { ...this.options, bias: this.bias });
   }

@@ -1,6 +1,6 @@
 import { ShapeError, fmtShape } from '../errors';
-import { mean, sub, square, sum } from '../ops/index';
-import type { Tensor } from '../tensor';
+import { operand, output } from '../ops/elementwise';
+import { Tensor, empty } from '../tensor';
 
 /** How a loss reduces over elements, as in PyTorch. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -8,20 +8,46 @@ export type Reduction = 'mean' | 'sum' | 'none';
 /**
  * Squared error between a prediction and a target of the same shape:
  * `(yhat - y)^2`, averaged ('mean', default), summed ('sum') or element-wise ('none').
+ * One op with its own gradient, 2·(yhat - y)·g (divided by the count for 'mean').
  *
  * @example
  * mseLoss(tensor([1, 2]), tensor([0, 0])).item();                      // 2.5
  * mseLoss(tensor([1, 2]), tensor([0, 0]), { reduction: 'sum' }).item(); // 5
  */
 export function mseLoss(yhat: Tensor, y: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  const fn = 'mseLoss';
+  const a = operand(yhat, fn, 'yhat'), b = operand(y, fn, 'y');
+  if (!(a instanceof Tensor) || !(b instanceof Tensor)) throw new TypeError(`${fn}: yhat and y must be Tensors`);
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object, got ${String(opts)}`);
   const reduction = opts.reduction ?? 'mean';
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {
-    throw new RangeError(`mseLoss: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
+    throw new RangeError(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
   }
-  if (yhat?.shape && y?.shape && fmtShape(yhat.shape) !== fmtShape(y.shape)) {
-    throw new ShapeError(`mseLoss: prediction shape ${fmtShape(yhat.shape)} does not match target shape ${fmtShape(y.shape)}`);
+  if (fmtShape(a.shape) !== fmtShape(b.shape)) {
+    throw new ShapeError(`${fn}: prediction shape ${fmtShape(a.shape)} does not match target shape ${fmtShape(b.shape)}`);
   }
-  const sq = square(sub(yhat, y));
-  if (reduction === 'none') return sq;
-  return reduction === 'mean' ? mean(sq) : sum(sq);
+  const n = a.size;
+  const scale = reduction === 'mean' ? 1 / n : 1;
+  const out = output(reduction === 'none' ? a.shape : [], fn, [a, b], (g) => {
+    const gv = g.values();
+    const grads: Array<Tensor | null> = [];
+    const diff = (sign: number): Tensor => {
+      const t = empty(a.shape, fn);
+      const o = t.values(), av = a.values(), bv = b.values(), gg = g.values();
+      for (let i = 0; i < n; i++) o[i] = sign * 2 * (av[i] - bv[i]) * (reduction === 'none' ? gg[i] : gv[0] * scale);
+      return t;
+    };
+    grads.push(a.requiresGrad ? diff(1) : null);
+    grads.push(b.requiresGrad ? diff(-1) : null);
+    return grads;
+  });
+  const o = out.values(), av = a.values(), bv = b.values();
+  if (reduction === 'none') {
+    for (let i = 0; i < n; i++) { const d = av[i] - bv[i]; o[i] = d * d; }
+  } else {
+    let s = 0;
+    for (let i = 0; i < n; i++) { const d = av[i] - bv[i]; s += d * d; }
+    o[0] = s * scale;
+  }
+  return out;
 }

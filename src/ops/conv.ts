@@ -38,7 +38,7 @@ function convolve(fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor |
     } catch (e) {
       // Nothing half-made survives a failure (e.g. memory exhausted).
       for (const t of grads) t?.dispose();
-      throw e;
+      throw named(e, `${fn} backward`, x, w);
     }
     return grads;
   });
@@ -46,9 +46,17 @@ function convolve(fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor |
     x.backend.conv2dForward(g, x.storage, w.storage, b ? b.storage : null, y.storage, { id: w.id, version: w.version });
   } catch (e) {
     y.dispose();
-    throw e;
+    throw named(e, fn, x, w);
   }
   return y;
+}
+
+/** Prefixes an allocation failure with the op and its shapes. */
+function named(e: unknown, fn: string, x: Tensor, w: Tensor): unknown {
+  if (e instanceof RangeError && e.message.startsWith('wasmconv:')) {
+    return new RangeError(`${fn}: input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)}: ${e.message.slice('wasmconv: '.length)}`);
+  }
+  return e;
 }
 
 /**
@@ -86,7 +94,11 @@ export function conv2d(x: Tensor, weight: Tensor, opts: Conv2dArgs = {}): Tensor
  * corr2d(X, K).toArray(); // [[19, 25], [37, 43]]
  */
 export function corr2d(X: Tensor, K: Tensor): Tensor {
-  const fn = 'corr2d';
+  return corr2dBias(X, K, null);
+}
+
+/** @internal corr2d(X, K) + bias for a one-element bias, as one op (the chapter's layer). */
+export function corr2dBias(X: Tensor, K: Tensor, bias: Tensor | null, fn = 'corr2d'): Tensor {
   const x = tensorArg(X, fn, 'X'), k = tensorArg(K, fn, 'K');
   if (x.ndim !== 2) throw new ShapeError(`${fn}: X must be 2-D (h, w), got shape ${fmtShape(x.shape)}`);
   if (k.ndim !== 2) throw new ShapeError(`${fn}: K must be 2-D (kh, kw), got shape ${fmtShape(k.shape)}`);
@@ -95,5 +107,7 @@ export function corr2d(X: Tensor, K: Tensor): Tensor {
     throw new ShapeError(`${fn}: kernel ${fmtShape(k.shape)} is larger than the input ${fmtShape(x.shape)}`);
   }
   const g = conv2dInfo([1, 1, x.shape[0], x.shape[1]], [1, 1, k.shape[0], k.shape[1]], {}, fn);
-  return convolve(fn, g, x, k, null, [g.OH, g.OW]);
+  const b = bias === null ? null : tensorArg(bias, fn, 'bias');
+  if (b && b.size !== 1) throw new ShapeError(`${fn}: bias must have one element, got shape ${fmtShape(b.shape)}`);
+  return convolve(fn, g, x, k, b, [g.OH, g.OW]);
 }

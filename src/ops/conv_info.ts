@@ -68,6 +68,9 @@ export function conv2dInfo(xShape: readonly number[], wShape: readonly number[],
   const effH = DH * (KH - 1) + 1, effW = DW * (KW - 1) + 1;
   let PH: number, PW: number, OH: number, OW: number;
   const padding = opts.padding ?? 0;
+  if (typeof padding === 'string' && padding !== 'same' && padding !== 'valid') {
+    throw new RangeError(`${fn}: padding must be 'valid', 'same', a non-negative integer or a pair of them, got ${fmtValue(padding)}`);
+  }
   if (padding === 'same') {
     if (SH !== 1 || SW !== 1) throw new RangeError(`${fn}: padding='same' needs stride 1, got stride [${SH}, ${SW}]`);
     // As PyTorch: total padding d*(k-1), the extra one (when odd) on the bottom/right.
