@@ -5,15 +5,17 @@
 // followed by a col2im scatter-add into this unit's own input channels.
 import {
   gN, gC, gH, gW, gO, gKH, gKW, gOH, gOW, gSH, gSW, gPH, gPW, gDH, gDW, gG,
-  NCOL, isSimd, imin, imax, f4, tile4x8,
+  isSimd, imin, imax, f4, tile4x8, copyRun,
 } from './common';
 
 /** Input channels handled per work unit. */
 export const CB: i32 = 4;
+/** Output-gradient columns per GEMM chunk (long, so that col2im's per-row work is amortised). */
+export const NCOLB: i32 = 256;
 
 /**
  * a = dy, b = weight packed transposed [G][ceil(Kg/4)][Og][4] (Kg = Cg*KH*KW),
- * c = dx (fully overwritten), d unused. ws: CB*KH*KW rows of NCOL floats.
+ * c = dx (fully overwritten), d unused. ws: roundup(CB*KH*KW, 4) + Og rows of NCOLB floats.
  * Units: N * G * ceil(Cg / CB).
  */
 export function backwardInputGemm<V>(p: usize, dy: usize, wpT: usize, dx: usize, unused: usize,
@@ -32,14 +34,18 @@ export function backwardInputGemm<V>(p: usize, dy: usize, wpT: usize, dx: usize,
     const dxb = dx + f4((n * C + g * Cg + c0) * H * W);
     memory.fill(dxb, 0, f4(cc * H * W));
     const dyb = dy + f4((n * O + g * Og) * P);
-    for (let p0 = 0; p0 < P; p0 += NCOL) {
-      const pc = imin(NCOL, P - p0);
+    const dyp = ws + f4(((CB * KK + 3) & ~3) * NCOLB);
+    for (let p0 = 0; p0 < P; p0 += NCOLB) {
+      const pc = imin(NCOLB, P - p0);
+      // The chunk of dy, packed [Og][NCOLB]: planes of power-of-two size would
+      // otherwise put every row of a tile's loads in the same cache set.
+      for (let o = 0; o < Og; o++) copyRun<V>(dyp + f4(o * NCOLB), dyb + f4(o * P + p0), pc);
       // dcol rows for this unit's channels, columns p0..p0+pc.
       for (let rb = 0; rb < rowsAll; rb += 4) {
         const rows = imin(4, rowsAll - rb);
         const a = wpT + f4((g * Kgp + c0 * KK + rb) * Og);
         for (let js = 0; js < pc; js += 8) {
-          tile4x8<V>(a, dyb + f4(p0 + js), f4(P), Og, ws + f4(rb * NCOL + js), f4(NCOL), rows, imin(8, pc - js), 0);
+          tile4x8<V>(a, dyp + f4(js), f4(NCOLB), Og, ws + f4(rb * NCOLB + js), f4(NCOLB), rows, imin(8, pc - js), 0);
         }
       }
       // col2im: scatter-add the rows into dx, in a fixed order.
@@ -47,7 +53,7 @@ export function backwardInputGemm<V>(p: usize, dy: usize, wpT: usize, dx: usize,
       for (let r = 0; r < rowsAll; r++) {
         const c = r / KK, kk = r % KK, ki = kk / KW, kj = kk % KW;
         const plane = dxb + f4(c * H * W);
-        const src = ws + f4(r * NCOL);
+        const src = ws + f4(r * NCOLB);
         let i = i0, j = j0, col = 0;
         while (col < pc) {
           const run = imin(OW - j, pc - col);

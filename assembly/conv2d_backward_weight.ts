@@ -49,7 +49,7 @@ export function backwardWeightGemm<V>(p: usize, x: usize, dy: usize, dw: usize, 
   const SH = gSH(p), SW = gSW(p), PH = gPH(p), PW = gPW(p), DH = gDH(p), DW = gDW(p);
   const Cg = C / G, Og = O / G, KK = KH * KW, Kg = Cg * KK;
   const P = OH * OW, Pp = (P + 3) & ~3, P4 = P & ~3;
-  const rowBytes = f4(Pp);
+  const rowBytes = f4(Pp + 16); // +64 bytes: rows of power-of-two length would share cache sets
   const nkb = (Kg + KB - 1) / KB;
   for (let u = begin; u < end; u++) {
     const kb = u % nkb, g = u / nkb;

@@ -72,11 +72,14 @@ export function forwardGemm<V>(p: usize, x: usize, wp: usize, bias: usize, y: us
   }
 }
 
+/** Output rows per direct-forward work unit. */
+export const RB: i32 = 16;
+
 /**
  * Direct forward for stride 1 and few channels per group (the single-channel
  * corr2d, image filters, depthwise). a = x, b = weight (OIHW), c = bias or 0,
- * d = y. ws: Cg padded planes when padding is non-zero.
- * Units: N * O (one output plane each).
+ * d = y. ws: Cg zero-bordered slabs of (RB + (KH-1)*DH) rows when padding is needed.
+ * Units: N * O * ceil(OH / RB), a block of output rows of one plane each.
  */
 export function forwardDirect<V>(p: usize, x: usize, w: usize, bias: usize, y: usize,
                                  ws: usize, begin: i32, end: i32): void {
@@ -86,22 +89,28 @@ export function forwardDirect<V>(p: usize, x: usize, w: usize, bias: usize, y: u
   const Cg = C / G, Og = O / G;
   // Zero borders are needed for padding, including PyTorch's extra bottom/right row of 'same'.
   const padded = PH != 0 || PW != 0 || OH + (KH - 1) * DH > H || OW + (KW - 1) * DW > W;
-  // A padded plane holds exactly the rows and columns the taps read.
-  const Hp = padded ? OH + (KH - 1) * DH : H, Wp = padded ? OW + (KW - 1) * DW : W;
+  // A padded slab holds exactly the rows and columns the block's taps read.
+  const Wp = padded ? OW + (KW - 1) * DW : W;
   const KK = KH * KW;
+  const nrb = (OH + RB - 1) / RB;
   for (let u = begin; u < end; u++) {
-    const o = u % O, n = u / O, g = o / Og;
+    const rb = u % nrb, t = u / nrb, o = t % O, n = t / O, g = o / Og;
+    const i0 = rb * RB, i1 = imin(OH, i0 + RB);
     const xg = x + f4((n * C + g * Cg) * H * W);
-    let src = xg;
+    let src = xg, Hp = H;
+    // Row r of the source holds input row r (unpadded) or padded row i0 + r.
+    let rowOff = 0;
     if (padded) {
       src = ws;
-      for (let c = 0; c < Cg; c++) padPlane(ws + f4(c * Hp * Wp), xg + f4(c * H * W), H, W, Hp, Wp, PH, PW);
+      Hp = i1 - i0 + (KH - 1) * DH;
+      rowOff = i0;
+      for (let c = 0; c < Cg; c++) padPlane(ws + f4(c * Hp * Wp), xg + f4(c * H * W), H, W, Hp, Wp, PH - i0, PW);
     }
     const planeBytes = f4(Hp * Wp);
     const wo = w + f4(o * Cg * KK);
     const b: f32 = bias ? load<f32>(bias + f4(o)) : 0;
     const yo = y + f4((n * O + o) * OH * OW);
-    for (let i = 0; i < OH; i++) {
+    for (let i = i0; i < i1; i++) {
       const yr = yo + f4(i * OW);
       let j = 0;
       if (isSimd<V>()) {
@@ -112,7 +121,7 @@ export function forwardDirect<V>(p: usize, x: usize, w: usize, bias: usize, y: u
           for (let c = 0; c < Cg; c++) {
             const sp = src + <usize>c * planeBytes;
             for (let ki = 0; ki < KH; ki++) {
-              let q = sp + f4((i + ki * DH) * Wp + j);
+              let q = sp + f4((i - rowOff + ki * DH) * Wp + j);
               for (let kj = 0; kj < KW; kj++) {
                 const wv = v128.load32_splat(wk);
                 a0 = madd(wv, v128.load(q), a0);
@@ -133,7 +142,7 @@ export function forwardDirect<V>(p: usize, x: usize, w: usize, bias: usize, y: u
           for (let c = 0; c < Cg; c++) {
             const sp = src + <usize>c * planeBytes;
             for (let ki = 0; ki < KH; ki++) {
-              let q = sp + f4((i + ki * DH) * Wp + j);
+              let q = sp + f4((i - rowOff + ki * DH) * Wp + j);
               for (let kj = 0; kj < KW; kj++) {
                 let xv: v128;
                 if (rem == 4) xv = v128.load(q);
@@ -157,7 +166,7 @@ export function forwardDirect<V>(p: usize, x: usize, w: usize, bias: usize, y: u
           for (let c = 0; c < Cg; c++) {
             const sp = src + <usize>c * planeBytes;
             for (let ki = 0; ki < KH; ki++) {
-              let q = sp + f4((i + ki * DH) * Wp + j);
+              let q = sp + f4((i - rowOff + ki * DH) * Wp + j);
               for (let kj = 0; kj < KW; kj++) {
                 s = s + load<f32>(wk) * load<f32>(q);
                 wk += 4; q += f4(DW);

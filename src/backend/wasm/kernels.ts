@@ -6,7 +6,7 @@ import type { ConvGeometry } from '../backend';
  * scalar one), how many independent work units a call splits into, and how
  * much private workspace (floats) each thread needs. Tests and benchmarks
  * iterate this table, so adding a kernel here adds it to both.
- * The tile sizes must match assembly/ (NCOL, CB, KB).
+ * The tile sizes must match assembly/ (NCOL, NCOLB, RB, CB, KB).
  */
 export interface KernelSpec {
   readonly name: string;
@@ -20,6 +20,8 @@ export interface KernelSpec {
 }
 
 export const NCOL = 64;
+const NCOLB = 256;
+const RB = 16;
 const CB = 4;
 const KB = 8;
 
@@ -35,8 +37,8 @@ export const forwardDirect: KernelSpec = {
   name: 'conv2d_forward_direct',
   pass: 'forward',
   applies: (g) => g.SH === 1 && g.SW === 1,
-  units: (g) => g.N * g.O,
-  workspace: (g) => (needsBorder(g) ? (g.C / g.G) * paddedH(g) * paddedW(g) : 0),
+  units: (g) => g.N * g.O * cdiv(g.OH, RB),
+  workspace: (g) => (needsBorder(g) ? (g.C / g.G) * (Math.min(RB, g.OH) + (g.KH - 1) * g.DH) * paddedW(g) : 0),
   weight: 'oihw',
 };
 
@@ -54,7 +56,7 @@ export const backwardInputGemm: KernelSpec = {
   pass: 'backward-input',
   applies: () => true,
   units: (g) => g.N * g.G * cdiv(g.C / g.G, CB),
-  workspace: (g) => Math.ceil((CB * g.KH * g.KW) / 4) * 4 * NCOL,
+  workspace: (g) => (Math.ceil((CB * g.KH * g.KW) / 4) * 4 + g.O / g.G) * NCOLB,
   weight: 'packed-transposed',
 };
 
@@ -63,7 +65,7 @@ export const backwardWeightGemm: KernelSpec = {
   pass: 'backward-weight',
   applies: () => true,
   units: (g) => g.G * cdiv(Kg(g), KB),
-  workspace: (g) => KB * (Math.ceil((g.OH * g.OW) / 4) * 4),
+  workspace: (g) => KB * (Math.ceil((g.OH * g.OW) / 4) * 4 + 16),
   weight: 'none',
 };
 
