@@ -1,8 +1,31 @@
 import type { Backend, ConvGeometry, Storage } from '../backend';
 
 /**
+ * Calls `term(yi, wi, xi)` for every product of the convolution, in the order
+ * PyTorch's definition sums them: for each output element (n, o, i, j), over
+ * (c, ki, kj). `xi` is -1 where the tap reads the zero padding.
+ */
+function forEachTerm(g: ConvGeometry, term: (yi: number, wi: number, xi: number) => void, start?: (yi: number, o: number) => void): void {
+  const { N, C, H, W, O, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, G } = g;
+  const Cg = C / G, Og = O / G;
+  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) {
+    const grp = Math.floor(o / Og);
+    for (let i = 0; i < OH; i++) for (let j = 0; j < OW; j++) {
+      const yi = ((n * O + o) * OH + i) * OW + j;
+      start?.(yi, o);
+      for (let c = 0; c < Cg; c++) for (let ki = 0; ki < KH; ki++) for (let kj = 0; kj < KW; kj++) {
+        const h = i * SH + ki * DH - PH, v = j * SW + kj * DW - PW;
+        const xi = h < 0 || h >= H || v < 0 || v >= W ? -1 : ((n * C + grp * Cg + c) * H + h) * W + v;
+        term(yi, ((o * Cg + c) * KH + ki) * KW + kj, xi);
+      }
+    }
+  }
+}
+
+/**
  * The reference backend: plain TypeScript loops in float64, the living
  * definition that every WebAssembly kernel is tested against. Slow and obvious.
+ * Padding is zeros that take part in the products, as in PyTorch (0 * inf is NaN).
  *
  * @example
  * const g = conv2dInfo([1, 1, 3, 3], [1, 1, 2, 2], {});
@@ -12,59 +35,25 @@ import type { Backend, ConvGeometry, Storage } from '../backend';
  */
 export function conv2dForwardRef(g: ConvGeometry, x: ArrayLike<number>, w: ArrayLike<number>,
                                  bias: ArrayLike<number> | null, y: { [i: number]: number }): void {
-  const { N, C, H, W, O, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, G } = g;
-  const Cg = C / G, Og = O / G;
-  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) {
-    const grp = Math.floor(o / Og);
-    for (let i = 0; i < OH; i++) for (let j = 0; j < OW; j++) {
-      let s = bias ? bias[o] : 0;
-      for (let c = 0; c < Cg; c++) for (let ki = 0; ki < KH; ki++) for (let kj = 0; kj < KW; kj++) {
-        const h = i * SH + ki * DH - PH, v = j * SW + kj * DW - PW;
-        // Padding is zeros that take part in the products, as in PyTorch (0 * inf is NaN).
-        const xv = h < 0 || h >= H || v < 0 || v >= W ? 0 : x[((n * C + grp * Cg + c) * H + h) * W + v];
-        s += w[((o * Cg + c) * KH + ki) * KW + kj] * xv;
-      }
-      y[((n * O + o) * OH + i) * OW + j] = s;
-    }
-  }
+  let s = 0, at = -1;
+  const flush = () => { if (at >= 0) y[at] = s; };
+  forEachTerm(g, (_yi, wi, xi) => { s += w[wi] * (xi < 0 ? 0 : x[xi]); },
+    (yi, o) => { flush(); at = yi; s = bias ? bias[o] : 0; });
+  flush();
 }
 
 /** dx = the gradient of sum(y * dy) with respect to x (overwrites dx). */
 export function conv2dBackwardInputRef(g: ConvGeometry, dy: ArrayLike<number>, w: ArrayLike<number>,
                                        dx: { [i: number]: number; length: number }): void {
-  const { N, C, H, W, O, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, G } = g;
-  const Cg = C / G, Og = O / G;
   for (let t = 0; t < dx.length; t++) dx[t] = 0;
-  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) {
-    const grp = Math.floor(o / Og);
-    for (let i = 0; i < OH; i++) for (let j = 0; j < OW; j++) {
-      const d = dy[((n * O + o) * OH + i) * OW + j];
-      for (let c = 0; c < Cg; c++) for (let ki = 0; ki < KH; ki++) for (let kj = 0; kj < KW; kj++) {
-        const h = i * SH + ki * DH - PH, v = j * SW + kj * DW - PW;
-        if (h < 0 || h >= H || v < 0 || v >= W) continue;
-        dx[((n * C + grp * Cg + c) * H + h) * W + v] += d * w[((o * Cg + c) * KH + ki) * KW + kj];
-      }
-    }
-  }
+  forEachTerm(g, (yi, wi, xi) => { if (xi >= 0) dx[xi] += dy[yi] * w[wi]; });
 }
 
 /** dw = the gradient of sum(y * dy) with respect to w (overwrites dw). */
 export function conv2dBackwardWeightRef(g: ConvGeometry, x: ArrayLike<number>, dy: ArrayLike<number>,
                                         dw: { [i: number]: number; length: number }): void {
-  const { N, C, H, W, O, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, G } = g;
-  const Cg = C / G, Og = O / G;
   for (let t = 0; t < dw.length; t++) dw[t] = 0;
-  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) {
-    const grp = Math.floor(o / Og);
-    for (let i = 0; i < OH; i++) for (let j = 0; j < OW; j++) {
-      const d = dy[((n * O + o) * OH + i) * OW + j];
-      for (let c = 0; c < Cg; c++) for (let ki = 0; ki < KH; ki++) for (let kj = 0; kj < KW; kj++) {
-        const h = i * SH + ki * DH - PH, v = j * SW + kj * DW - PW;
-        const xv = h < 0 || h >= H || v < 0 || v >= W ? 0 : x[((n * C + grp * Cg + c) * H + h) * W + v];
-        dw[((o * Cg + c) * KH + ki) * KW + kj] += d * xv;
-      }
-    }
-  }
+  forEachTerm(g, (yi, wi, xi) => { dw[wi] += dy[yi] * (xi < 0 ? 0 : x[xi]); });
 }
 
 /** db[o] = sum over batch and space of dy[n, o] (overwrites db). */
