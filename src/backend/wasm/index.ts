@@ -10,7 +10,7 @@ import { Pool } from './pool';
 
 const PAGE = 65536;
 /** Below this many flops a call stays on the calling thread. */
-export const PARALLEL_THRESHOLD = 2e6;
+export const PARALLEL_THRESHOLD = 1e7;
 
 /** A tensor's block of linear memory, with its view cached per buffer. */
 export class WasmBlock implements WasmStorage {
@@ -46,6 +46,8 @@ export class WasmBackend implements Backend {
   private readonly packed = new Map<string, { version: number; ptr: number }>();
   private readonly packedIds = new Set<number>();
   private geometryView: Int32Array | null = null;
+  /** Kernel calls split over the worker pool. */
+  pooledCalls = 0;
   /** Kernel calls made, by family name: tests and benchmarks read it. */
   readonly calls = new Map<string, number>();
 
@@ -161,6 +163,7 @@ export class WasmBackend implements Backend {
     this.writeGeometry(g);
     this.calls.set(spec.name, (this.calls.get(spec.name) ?? 0) + 1);
     if (T === 1 || !this.pool) { fn(this.params, a, b, c, d, ws, 0, units); return; }
+    this.pooledCalls++;
     try {
       this.pool.run(this.names.indexOf(name), fn, [this.params, a, b, c, d], ws, stride, units, T,
         Math.max(5000, (convFlops(g) / 1e8) * 1000));
