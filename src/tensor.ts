@@ -87,8 +87,10 @@ export class Tensor {
   /** @internal Use `tensor()`, `zeros()` and the ops instead. */
   constructor(shape: readonly number[], backend: Backend, storage: Storage, requiresGrad = false, ctx: GradFn | null = null) {
     this.id = nextId++;
-    this.shape = Object.freeze([...shape]);
-    this.size = shape.reduce((a, b) => a * b, 1);
+    this.shape = shape.slice();
+    let size = 1;
+    for (let i = 0; i < shape.length; i++) size *= shape[i];
+    this.size = size;
     this.backend = backend;
     this.storage = storage;
     this.requiresGrad = requiresGrad;
@@ -354,7 +356,9 @@ export function tidy<T>(fn: () => T): T {
   const kept = new Set<Tensor>();
   collect(result, kept);
   const outer = scopes.length ? scopes[scopes.length - 1] : null;
-  for (const t of scope) {
+  // Newest first: the allocator then mostly frees its topmost block.
+  for (let k = scope.length - 1; k >= 0; k--) {
+    const t = scope[k];
     if (kept.has(t)) { if (outer) outer.push(t); else t.guard(); }
     else if (!keptForever.has(t)) t.dispose();
   }
