@@ -1,6 +1,6 @@
 // Gradient of the cross-correlation with respect to its weight:
 //   dw[o, c, ki, kj] = sum_n sum_{i,j} dy[n, o, i, j] * x[n, g*Cg + c, i*SH + ki*DH - PH, j*SW + kj*DW - PW]
-// Each unit owns KB consecutive (c, ki, kj) columns of one group for every o of
+// Each unit owns KB (at most 8) consecutive (c, ki, kj) columns of one group for every o of
 // that group; it packs those im2col rows (full OH*OW) and takes dot products with
 // the rows of dy, summing over n in order, so every element has one fixed order.
 import {
@@ -8,8 +8,12 @@ import {
   isSimd, madd, hsum, imin, f4, gatherRow, padPlane,
 } from './common';
 
-/** Weight columns (c, ki, kj) handled per work unit. */
-export const KB: i32 = 8;
+/**
+ * Weight columns (c, ki, kj) per work unit, from the geometry block (slot 16):
+ * 8 normally, fewer when a layer has so few columns that the units would not
+ * spread evenly over the threads.
+ */
+@inline function gKB(p: usize): i32 { return load<i32>(p, 64); }
 
 /** Sum of a[t] * b[t] for t < len: four lane sums, (l0+l1)+(l2+l3), plus the tail's sum. */
 @inline function dotScalar(a: usize, b: usize, len: i32): f32 {
@@ -40,7 +44,7 @@ export const KB: i32 = 8;
 
 /**
  * a = x, b = dy, c = dw (fully overwritten), d unused.
- * ws: KB rows of roundup(OH*OW, 4) floats. Units: G * ceil(Kg / KB).
+ * ws: KB rows of roundup(OH*OW, 4) + 16 floats. Units: G * ceil(Kg / KB).
  */
 export function backwardWeightGemm<V>(p: usize, x: usize, dy: usize, dw: usize, unused: usize,
                                       ws: usize, begin: i32, end: i32): void {
@@ -50,6 +54,7 @@ export function backwardWeightGemm<V>(p: usize, x: usize, dy: usize, dw: usize, 
   const Cg = C / G, Og = O / G, KK = KH * KW, Kg = Cg * KK;
   const P = OH * OW, Pp = (P + 3) & ~3, P4 = P & ~3;
   const rowBytes = f4(Pp + 16); // +64 bytes: rows of power-of-two length would share cache sets
+  const KB = gKB(p);
   const nkb = (Kg + KB - 1) / KB;
   for (let u = begin; u < end; u++) {
     const kb = u % nkb, g = u / nkb;

@@ -4,7 +4,7 @@ import { bestBuild, buildSupported, compileBuild, instantiate, type BuildKind, t
 import {
   KERNELS, backwardBias, backwardInputGemm, chooseBackwardWeight, chooseForward, convFlops, flipWeight,
   forwardDirect, packForward, packTransposed, packedForwardLength, packedTransposedLength,
-  transposedGeometry, type KernelSpec,
+  transposedGeometry, weightBlock, type KernelSpec,
 } from './kernels';
 import { Pool } from './pool';
 
@@ -144,9 +144,10 @@ export class WasmBackend implements Backend {
 
   private writeGeometry(g: ConvGeometry): void {
     let p = this.geometryView;
-    if (p === null || p.buffer !== this.arena.buffer) p = this.geometryView = new Int32Array(this.arena.buffer, this.params, 16);
+    if (p === null || p.buffer !== this.arena.buffer) p = this.geometryView = new Int32Array(this.arena.buffer, this.params, 17);
     p[0] = g.N; p[1] = g.C; p[2] = g.H; p[3] = g.W; p[4] = g.O; p[5] = g.KH; p[6] = g.KW; p[7] = g.OH;
     p[8] = g.OW; p[9] = g.SH; p[10] = g.SW; p[11] = g.PH; p[12] = g.PW; p[13] = g.DH; p[14] = g.DW; p[15] = g.G;
+    p[16] = weightBlock(g);
   }
 
   /**

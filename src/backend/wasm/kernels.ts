@@ -6,7 +6,7 @@ import type { ConvGeometry } from '../backend';
  * scalar one), how many independent work units a call splits into, and how
  * much private workspace (floats) each thread needs. Tests and benchmarks
  * iterate this table, so adding a kernel here adds it to both.
- * The tile sizes must match assembly/ (NCOL, NCOLB, RB, CB, KB).
+ * The tile sizes must match assembly/ (NCOL, NCOLB, RB, CB; KB is passed in the geometry block).
  */
 export interface KernelSpec {
   readonly name: string;
@@ -23,7 +23,8 @@ export const NCOL = 64;
 const NCOLB = 256;
 const RB = 16;
 const CB = 4;
-const KB = 8;
+/** Weight columns per backward-weight unit: 8, or 2 when that would leave fewer than 8 units. */
+export const weightBlock = (g: ConvGeometry) => (g.G * cdiv(Kg(g), 8) >= 8 ? 8 : 2);
 
 const cdiv = (a: number, b: number) => Math.ceil(a / b);
 const Kg = (g: ConvGeometry) => (g.C / g.G) * g.KH * g.KW;
@@ -64,8 +65,8 @@ export const backwardWeightGemm: KernelSpec = {
   name: 'conv2d_backward_weight_gemm',
   pass: 'backward-weight',
   applies: () => true,
-  units: (g) => g.G * cdiv(Kg(g), KB),
-  workspace: (g) => KB * (Math.ceil((g.OH * g.OW) / 4) * 4 + 16),
+  units: (g) => g.G * cdiv(Kg(g), weightBlock(g)),
+  workspace: (g) => weightBlock(g) * (Math.ceil((g.OH * g.OW) / 4) * 4 + 16),
   weight: 'none',
 };
 
