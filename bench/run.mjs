@@ -21,7 +21,7 @@ import { checkTargets, formatTargets } from './targets.mjs';
 const USAGE = `usage: node bench/run.mjs [--quick] [--only NAME[,NAME...]] [--engines ID[,ID...]] [--shapes FILE] [--out FILE]
   --quick          the shapes marked "quick" in the shape list, shorter timing (smoke run)
   --only NAME      only these shapes (repeatable or comma-separated; overrides --quick's subset)
-  --engines ID     only these engines: ${['wasm-simd-1t', 'wasm-simd-nt', 'wasm-relaxed-1t', 'wasm-nosimd-1t', 'reference', 'wasm-corr2d', 'plainjs-corr2d', 'tfjs-cpu', 'tfjs-wasm'].join(', ')}
+  --engines ID     only these engines: ${['wasm-simd-1t', 'wasm-simd-nt', 'wasm-relaxed-1t', 'wasm-nosimd-1t', 'reference', 'wasm-corr2d', 'wasm-corr2d-nt', 'plainjs-corr2d', 'tfjs-cpu', 'tfjs-wasm'].join(', ')}
                    (ratios need wasm-simd-1t, which always runs); also: training
   --shapes FILE    another shape list in the bench/shapes.json format
   --out FILE       where to write the results (default bench/results.json)`;
@@ -295,7 +295,7 @@ async function main() {
     }
   }
 
-  results.engineOrder = ['wasm-simd-1t', 'wasm-simd-nt', 'wasm-relaxed-1t', 'wasm-nosimd-1t', 'wasm-corr2d', 'reference', 'plainjs-corr2d', 'tfjs-wasm', 'tfjs-cpu']
+  results.engineOrder = ['wasm-simd-1t', 'wasm-simd-nt', 'wasm-relaxed-1t', 'wasm-nosimd-1t', 'wasm-corr2d', 'wasm-corr2d-nt', 'reference', 'plainjs-corr2d', 'tfjs-wasm', 'tfjs-cpu']
     .filter((id) => results.shapes.some((s) => s.engines[id]));
   derive(results);
   results.targets = checkTargets(results);

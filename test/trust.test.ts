@@ -69,19 +69,26 @@ describe('memory limits', () => {
     expect((err as Error).message).toMatch(/cannot allocate 67108864 bytes: \d+ of the 67108864-byte maximum memory are free/);
     expect(memory().tensors).toBe(before.tensors);
     expect(memory().bytes).toBe(before.bytes);
-    // An op whose output fits but whose gradient does not.
-    const x = tensor(new Float32Array(1 * 4 * 600 * 600), [1, 4, 600, 600], { requiresGrad: true });
+    // A backward pass that gets its input gradient but nothing after it: fill the
+    // memory, leaving exactly one hole of the input gradient's size.
+    const x = tensor(new Float32Array(1 * 4 * 300 * 300), [1, 4, 300, 300], { requiresGrad: true });
     const w = ones([8, 4, 3, 3], { requiresGrad: true });
     const y = conv2d(x, w);
     const dy = ones(y.shape);
-    // Room for the input gradient (5.8 MB) but not for the weight gradient's 11.4 MB workspace.
-    const filler = zeros([5_400_000]);
+    const hole = zeros(x.shape);
+    const fillers = [];
+    for (let size = 1 << 22; size >= 256; size >>= 1) {
+      for (;;) {
+        try { fillers.push(zeros([size])); } catch { break; }
+      }
+    }
+    hole.dispose();
     const mid = memory();
-    expect(() => y.backward(dy)).toThrow(/cannot allocate \d+ bytes/);
+    expect(() => y.backward(dy)).toThrow(/conv2d backward: input \[1, 4, 300, 300\], weight \[8, 4, 3, 3\]: cannot allocate \d+ bytes/);
     expect(memory().tensors).toBe(mid.tensors);
     expect(memory().bytes).toBe(mid.bytes);
     expect(x.grad).toBeNull();
-    for (const t of [x, w, y, dy, filler]) t.dispose();
+    for (const t of [x, w, y, dy, ...fillers]) t.dispose();
     expect(memory().tensors).toBe(before.tensors);
     expect(corr2d(ones([3, 3]), ones([2, 2])).toArray()).toEqual([[4, 4], [4, 4]]);
   });

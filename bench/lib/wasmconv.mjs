@@ -21,6 +21,7 @@ export function wasmconvVariants() {
     { id: 'wasm-nosimd-1t', label: 'wasmconv no-SIMD 1T', init: { build: 'no-simd', threads: 1 }, peak: 'simd1', api: 'conv2d' },
     { id: 'reference', label: 'reference backend (f64 TS)', init: { backend: 'reference' }, peak: 'simd1', api: 'conv2d' },
     { id: 'wasm-corr2d', label: 'wasmconv corr2d() SIMD 1T', init: { build: 'simd', threads: 1 }, peak: 'simd1', api: 'corr2d', singleChannelOnly: true },
+    { id: 'wasm-corr2d-nt', label: `wasmconv corr2d() SIMD ${CORES}T`, init: { build: 'simd', threads: CORES }, peak: 'simdN', api: 'corr2d', singleChannelOnly: true, skip: CORES < 2 ? 'one core' : null },
   ];
 }
 

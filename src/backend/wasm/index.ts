@@ -10,7 +10,7 @@ import { Pool } from './pool';
 
 const PAGE = 65536;
 /** Below this many flops a call stays on the calling thread. */
-export const PARALLEL_THRESHOLD = 1e7;
+export const PARALLEL_THRESHOLD = 2e6;
 
 /** A tensor's block of linear memory, with its view cached per buffer. */
 export class WasmBlock implements WasmStorage {
