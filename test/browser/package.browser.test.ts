@@ -132,6 +132,16 @@ describe('plain <script type="module">', () => {
   });
 });
 
+/** The page's own engine ran the same problem while the worker ran: identical results on both. */
+async function expectPageBesideWorker(page: Page, r: { edge: unknown; weight: unknown; loss: unknown }): Promise<void> {
+  const p = (await page.evaluate(() => (window as unknown as { __page: unknown }).__page)) as { edge: unknown; weight: unknown; loss: unknown; rounds: number; error?: string };
+  expect(p.error).toBeUndefined();
+  expect(p.rounds).toBeGreaterThanOrEqual(3);
+  expect(p.edge).toEqual(r.edge);
+  expect(p.weight).toEqual(r.weight);
+  expect(p.loss).toEqual(r.loss);
+}
+
 describe('module Web Worker', () => {
   it('cross-origin isolated: the engine in a worker starts its own pool (nested workers)', async () => {
     const s = await server({ isolated: true });
@@ -140,6 +150,7 @@ describe('module Web Worker', () => {
     expectChapterResults(r);
     expectClean(w);
     expect(w.workers.some((u) => u.endsWith('/test/browser/worker/worker.js'))).toBe(true);
+    await expectPageBesideWorker(page, r);
     await page.close();
   });
 
@@ -149,6 +160,7 @@ describe('module Web Worker', () => {
     expectSingleThread(r, w);
     expectChapterResults(r);
     expectClean(w);
+    await expectPageBesideWorker(page, r);
     await page.close();
   });
 });
