@@ -159,14 +159,15 @@ export function tile4x8<V>(a: usize, b: usize, bs: usize, K: i32, c: usize, cs: 
  * Copies an H x W plane into a zero-bordered Hp x Wp plane at row offset PH
  * and column offset PW (rows and columns that fall outside are dropped).
  */
-export function padPlane(dst: usize, src: usize, H: i32, W: i32, Hp: i32, Wp: i32, PH: i32, PW: i32): void {
+export function padPlane<V>(dst: usize, src: usize, H: i32, W: i32, Hp: i32, Wp: i32, PH: i32, PW: i32): void {
   const q0 = imin(PW, Wp), q1 = imax(q0, imin(PW + W, Wp));
   for (let r = 0; r < Hp; r++) {
     const row = dst + f4(r * Wp);
     const h = r - PH;
-    if (h < 0 || h >= H) { memory.fill(row, 0, f4(Wp)); continue; }
-    if (q0 > 0) memory.fill(row, 0, f4(q0));
-    if (q1 > q0) memory.copy(row + f4(q0), src + f4(h * W + q0 - PW), f4(q1 - q0));
-    if (Wp > q1) memory.fill(row + f4(q1), 0, f4(Wp - q1));
+    if (h < 0 || h >= H) { zeroRun<V>(row, Wp); continue; }
+    // Rows are short: inline copies, not bulk-memory calls.
+    zeroRun<V>(row, q0);
+    copyRun<V>(row + f4(q0), src + f4(h * W + q0 - PW), q1 - q0);
+    zeroRun<V>(row + f4(q1), Wp - q1);
   }
 }

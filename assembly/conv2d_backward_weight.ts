@@ -140,9 +140,9 @@ export function backwardWeightGemm<V>(p: usize, x: usize, dy: usize, dw: usize, 
 }
 
 /** The plane the taps read: a zero-bordered copy in ws when padding is needed. */
-@inline function taps(src: usize, padded: bool, H: i32, W: i32, Hp: i32, Wp: i32, PH: i32, PW: i32, ws: usize): usize {
+@inline function taps<V>(src: usize, padded: bool, H: i32, W: i32, Hp: i32, Wp: i32, PH: i32, PW: i32, ws: usize): usize {
   if (!padded) return src;
-  padPlane(ws, src, H, W, Hp, Wp, PH, PW);
+  padPlane<V>(ws, src, H, W, Hp, Wp, PH, PW);
   return ws;
 }
 
@@ -180,7 +180,7 @@ export function backwardWeightDirect<V>(p: usize, x: usize, dy: usize, dw: usize
     if (isSimd<V>()) {
       let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00, a20 = a00, a21 = a00, a22 = a00;
       for (let n = 0; n < N; n++) {
-        const plane = taps(x + f4((n * C + g * Cg + c) * H * W), padded, H, W, Hp, Wp, PH, PW, ws);
+        const plane = taps<V>(x + f4((n * C + g * Cg + c) * H * W), padded, H, W, Hp, Wp, PH, PW, ws);
         const dyp = dy + f4((n * O + o) * OH * OW);
         for (let i = 0; i < OH; i++) {
           // Rows of the block's taps; missing ones repeat the last.
@@ -226,7 +226,7 @@ export function backwardWeightDirect<V>(p: usize, x: usize, dy: usize, dw: usize
           const off = f4((kj0 + b) * DW);
           let l0: f32 = 0, l1: f32 = 0, l2: f32 = 0, l3: f32 = 0, tt: f32 = 0;
           for (let n = 0; n < N; n++) {
-            const plane = taps(x + f4((n * C + g * Cg + c) * H * W), padded, H, W, Hp, Wp, PH, PW, ws);
+            const plane = taps<V>(x + f4((n * C + g * Cg + c) * H * W), padded, H, W, Hp, Wp, PH, PW, ws);
             const dyp = dy + f4((n * O + o) * OH * OW);
             for (let i = 0; i < OH; i++) {
               const xr = plane + f4((i + (ki0 + a) * DH) * Wp);

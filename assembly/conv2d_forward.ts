@@ -104,7 +104,7 @@ export function forwardDirect<V>(p: usize, x: usize, w: usize, bias: usize, y: u
       src = ws;
       Hp = i1 - i0 + (KH - 1) * DH;
       rowOff = i0;
-      for (let c = 0; c < Cg; c++) padPlane(ws + f4(c * Hp * Wp), xg + f4(c * H * W), H, W, Hp, Wp, PH - i0, PW);
+      for (let c = 0; c < Cg; c++) padPlane<V>(ws + f4(c * Hp * Wp), xg + f4(c * H * W), H, W, Hp, Wp, PH - i0, PW);
     }
     const planeBytes = f4(Hp * Wp);
     const wo = w + f4(o * Cg * KK);
