@@ -1,5 +1,6 @@
 // The wasmconv demo page. Plain ES modules, no bundler: the library is the
 // package's ESM build, imported by path.
+import { seeded } from './random.js';
 import {
   init, backendInfo, tensor, ones, corr2d, nn, fit, tidy, memory,
 } from '../dist/index.js';
@@ -392,15 +393,6 @@ function corr2dJS(X, K) {
   return Y;
 }
 
-function seeded(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function benchWasm(threads, n, kh, kw, xFlat, kFlat, expect) {
   await init({ threads });

@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeGrayPNG } from './png.mjs';
+import { seeded } from './random.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = process.argv[2] ?? join(here, 'photo.png');
@@ -18,16 +19,7 @@ const W = Number(process.argv[3] ?? 480), H = Number(process.argv[4] ?? 320);
 const S = W / 480; // scene units are designed at 480x320
 
 // --- deterministic noise -----------------------------------------------------
-function mulberry32(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = mulberry32(20240613);
+const rnd = seeded(20240613);
 const PERM = new Uint8Array(512);
 {
   const p = Array.from({ length: 256 }, (_, i) => i);

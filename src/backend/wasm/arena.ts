@@ -88,7 +88,4 @@ export class Arena {
       this.freeByEnd.set(ptr + size, ptr);
     }
   }
-
-  /** Number of live blocks. */
-  get liveBlocks(): number { return this.sizes.size; }
 }

@@ -194,39 +194,33 @@ export class WasmBackend implements Backend {
   /** Variant used by the op layer; tests switch it to compare siblings. */
   variant: Variant = 'simd';
 
-  conv2dForward(g: ConvGeometry, x: Storage, w: Storage, bias: Storage | null, y: Storage, key?: WeightKey): void {
-    const spec = chooseForward(g);
-    const bp = bias ? (bias as WasmBlock).ptr : 0;
-    if (spec.weight === 'oihw') {
-      this.run(spec, this.variant, g, (x as WasmBlock).ptr, (w as WasmBlock).ptr, bp, (y as WasmBlock).ptr);
-      return;
-    }
-    const pw = this.packedWeight('f', g, w as WasmBlock, key);
+  /** Runs `fn` with the weight in layout `kind` (see packedWeight), freeing an uncached copy after. */
+  private withWeight(kind: 'f' | 't' | 'r' | 'rf', g: ConvGeometry, w: Storage, key: WeightKey | undefined, fn: (ptr: number) => void): void {
+    const pw = this.packedWeight(kind, g, w as WasmBlock, key);
     try {
-      this.run(spec, this.variant, g, (x as WasmBlock).ptr, pw.ptr, bp, (y as WasmBlock).ptr);
+      fn(pw.ptr);
     } finally {
       if (pw.temp) this.arena.free(pw.ptr);
     }
   }
 
+  conv2dForward(g: ConvGeometry, x: Storage, w: Storage, bias: Storage | null, y: Storage, key?: WeightKey): void {
+    const spec = chooseForward(g);
+    const xp = (x as WasmBlock).ptr, bp = bias ? (bias as WasmBlock).ptr : 0, yp = (y as WasmBlock).ptr;
+    if (spec.weight === 'oihw') this.run(spec, this.variant, g, xp, (w as WasmBlock).ptr, bp, yp);
+    else this.withWeight('f', g, w, key, (wp) => this.run(spec, this.variant, g, xp, wp, bp, yp));
+  }
+
   conv2dBackwardInput(g: ConvGeometry, dy: Storage, w: Storage, dx: Storage, key?: WeightKey): void {
+    const dyp = (dy as WasmBlock).ptr, dxp = (dx as WasmBlock).ptr;
     const gt = transposedGeometry(g);
-    let spec: KernelSpec = backwardInputGemm, kind: 'r' | 'rf' | 't' = 't';
-    let geom = g, args: [number, number, number, number] = [(dy as WasmBlock).ptr, 0, (dx as WasmBlock).ptr, 0];
     if (gt && (chooseForward(gt) === forwardDirect || gt.O / gt.G >= 8)) {
       // Stride 1: a correlation of dy with the flipped weight, on a forward kernel
       // (when its output channels fill the GEMM tile; else the col2im GEMM is faster).
-      spec = chooseForward(gt);
-      kind = spec === forwardDirect ? 'r' : 'rf';
-      geom = gt;
-      args = [(dy as WasmBlock).ptr, 0, 0, (dx as WasmBlock).ptr];
-    }
-    const pw = this.packedWeight(kind, g, w as WasmBlock, key);
-    args[1] = pw.ptr;
-    try {
-      this.run(spec, this.variant, geom, args[0], args[1], args[2], args[3]);
-    } finally {
-      if (pw.temp) this.arena.free(pw.ptr);
+      const spec = chooseForward(gt);
+      this.withWeight(spec === forwardDirect ? 'r' : 'rf', g, w, key, (wp) => this.run(spec, this.variant, gt, dyp, wp, 0, dxp));
+    } else {
+      this.withWeight('t', g, w, key, (wp) => this.run(backwardInputGemm, this.variant, g, dyp, wp, dxp, 0));
     }
   }
 
@@ -236,13 +230,6 @@ export class WasmBackend implements Backend {
 
   conv2dBackwardBias(g: ConvGeometry, dy: Storage, db: Storage): void {
     this.run(backwardBias, this.variant, g, (dy as WasmBlock).ptr, (db as WasmBlock).ptr, 0, 0);
-  }
-
-  /** Measures nothing; exposes the peak loop for benchmarks (SIMD builds only). */
-  simdPeak(iters: number): number {
-    const f = (this.instance.exports as Record<string, unknown>).simd_peak as ((n: number, s: number) => number) | undefined;
-    if (!f) throw new RangeError('simdPeak: this build has no SIMD');
-    return f(iters, 0.5);
   }
 
   dispose(): void { this.pool?.terminate(); }

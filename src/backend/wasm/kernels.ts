@@ -100,14 +100,9 @@ export function chooseForward(g: ConvGeometry): KernelSpec {
   return forwardDirect.applies(g) && g.O / g.G < 4 && g.C / g.G <= 8 ? forwardDirect : forwardGemm;
 }
 
-/** Few channels per group and stride 1: the shapes the direct kernels serve. */
-export function isDirectShape(g: ConvGeometry): boolean {
-  return chooseForward(g) === forwardDirect;
-}
-
-/** The weight-gradient kernel for a shape. */
+/** The weight-gradient kernel for a shape: direct where the forward pass is. */
 export function chooseBackwardWeight(g: ConvGeometry): KernelSpec {
-  return isDirectShape(g) ? backwardWeightDirect : backwardWeightGemm;
+  return chooseForward(g) === forwardDirect ? backwardWeightDirect : backwardWeightGemm;
 }
 
 /**
