@@ -3,39 +3,39 @@
 // Every kernel has the same signature so that one dispatcher (and every worker)
 // can run any of them over a range of work units:
 //
-//   kernel(params, a, b, c, d, ws, begin, end)
+//   kernel(params, ws, begin, end)
 //
-// `params` points at the geometry block below (i32 each), a..d are the operand
-// pointers documented per kernel, `ws` is this thread's private workspace and
-// [begin, end) the work units to compute. Units always own disjoint outputs and
+// `params` points at the kernel's parameter block (its layout is declared in
+// src/backend/registry.ts and generated into assembly/generated/params.ts),
+// `ws` is this thread's private workspace and [begin, end) the work units to
+// compute. Units always own disjoint outputs and
 // each output is summed in an order that does not depend on how units are split,
 // so results are bitwise identical for any thread count.
 //
 // The generic parameter V selects the arithmetic: `v128` compiles the SIMD kernel,
 // `f32` its scalar sibling (same algorithm, same summation order).
 
-// Geometry block (i32 fields), written by src/backend/wasm/kernels.ts.
-@inline export function gN(p: usize): i32 { return load<i32>(p, 0); }
-@inline export function gC(p: usize): i32 { return load<i32>(p, 4); }
-@inline export function gH(p: usize): i32 { return load<i32>(p, 8); }
-@inline export function gW(p: usize): i32 { return load<i32>(p, 12); }
-@inline export function gO(p: usize): i32 { return load<i32>(p, 16); }
-@inline export function gKH(p: usize): i32 { return load<i32>(p, 20); }
-@inline export function gKW(p: usize): i32 { return load<i32>(p, 24); }
-@inline export function gOH(p: usize): i32 { return load<i32>(p, 28); }
-@inline export function gOW(p: usize): i32 { return load<i32>(p, 32); }
-@inline export function gSH(p: usize): i32 { return load<i32>(p, 36); }
-@inline export function gSW(p: usize): i32 { return load<i32>(p, 40); }
-@inline export function gPH(p: usize): i32 { return load<i32>(p, 44); }
-@inline export function gPW(p: usize): i32 { return load<i32>(p, 48); }
-@inline export function gDH(p: usize): i32 { return load<i32>(p, 52); }
-@inline export function gDW(p: usize): i32 { return load<i32>(p, 56); }
-@inline export function gG(p: usize): i32 { return load<i32>(p, 60); }
+// Geometry (i32 fields of the Conv layout, generated from the registry).
+import { ConvP } from './generated/params';
+@inline export function gN(p: usize): i32 { return ConvP.N(p); }
+@inline export function gC(p: usize): i32 { return ConvP.C(p); }
+@inline export function gH(p: usize): i32 { return ConvP.H(p); }
+@inline export function gW(p: usize): i32 { return ConvP.W(p); }
+@inline export function gO(p: usize): i32 { return ConvP.O(p); }
+@inline export function gKH(p: usize): i32 { return ConvP.KH(p); }
+@inline export function gKW(p: usize): i32 { return ConvP.KW(p); }
+@inline export function gOH(p: usize): i32 { return ConvP.OH(p); }
+@inline export function gOW(p: usize): i32 { return ConvP.OW(p); }
+@inline export function gSH(p: usize): i32 { return ConvP.SH(p); }
+@inline export function gSW(p: usize): i32 { return ConvP.SW(p); }
+@inline export function gPH(p: usize): i32 { return ConvP.PH(p); }
+@inline export function gPW(p: usize): i32 { return ConvP.PW(p); }
+@inline export function gDH(p: usize): i32 { return ConvP.DH(p); }
+@inline export function gDW(p: usize): i32 { return ConvP.DW(p); }
+@inline export function gG(p: usize): i32 { return ConvP.G(p); }
 
-/** Columns of im2col packed per forward work unit (a multiple of 8). */
-export const NCOL: i32 = 64;
-
-@inline export function isSimd<V>(): bool { return sizeof<V>() == 16; }
+import { isSimd } from './math';
+export { isSimd };
 
 @inline export function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);

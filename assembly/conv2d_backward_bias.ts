@@ -1,9 +1,10 @@
 // Gradient with respect to the bias: db[o] = sum_n sum_{i,j} dy[n, o, i, j].
 import { gN, gO, gOH, gOW, isSimd, hsum, f4 } from './common';
+import { ConvP } from './generated/params';
 
-/** a = dy, b = db. Units: O. Sums each plane as four lane sums, then the tail. */
-export function backwardBias<V>(p: usize, dy: usize, db: usize, c: usize, d: usize,
-                                ws: usize, begin: i32, end: i32): void {
+/** dy, db. Units: O. Sums each plane as four lane sums, then the tail. */
+export function backwardBias<V>(p: usize, ws: usize, begin: i32, end: i32): void {
+  const dy = ConvP.dy(p), db = ConvP.db(p);
   const N = gN(p), O = gO(p), P = gOH(p) * gOW(p), P4 = P & ~3;
   for (let o = begin; o < end; o++) {
     let total: f32 = 0;

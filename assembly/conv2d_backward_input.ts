@@ -7,19 +7,15 @@ import {
   gN, gC, gH, gW, gO, gKH, gKW, gOH, gOW, gSH, gSW, gPH, gPW, gDH, gDW, gG,
   isSimd, imin, imax, f4, tile4x8, copyRun,
 } from './common';
-
-/** Input channels handled per work unit. */
-export const CB: i32 = 4;
-/** Output-gradient columns per GEMM chunk (long, so that col2im's per-row work is amortised). */
-export const NCOLB: i32 = 256;
+import { ConvP, CB, NCOLB } from './generated/params';
 
 /**
- * a = dy, b = weight packed transposed [G][ceil(Kg/4)][Og][4] (Kg = Cg*KH*KW),
- * c = dx (fully overwritten), d unused. ws: roundup(CB*KH*KW, 4) + Og rows of NCOLB floats.
+ * dy, w = weight packed transposed [G][ceil(Kg/4)][Og][4] (Kg = Cg*KH*KW),
+ * dx (fully overwritten). CB input channels per unit; dy in chunks of NCOLB columns. ws: roundup(CB*KH*KW, 4) + Og rows of NCOLB floats.
  * Units: N * G * ceil(Cg / CB).
  */
-export function backwardInputGemm<V>(p: usize, dy: usize, wpT: usize, dx: usize, unused: usize,
-                                     ws: usize, begin: i32, end: i32): void {
+export function backwardInputGemm<V>(p: usize, ws: usize, begin: i32, end: i32): void {
+  const dy = ConvP.dy(p), wpT = ConvP.w(p), dx = ConvP.dx(p);
   const C = gC(p), H = gH(p), W = gW(p), O = gO(p), G = gG(p);
   const KH = gKH(p), KW = gKW(p), OW = gOW(p);
   const SH = gSH(p), SW = gSW(p), PH = gPH(p), PW = gPW(p), DH = gDH(p), DW = gDW(p);

@@ -7,13 +7,14 @@ import {
   gN, gC, gH, gW, gO, gKH, gKW, gOH, gOW, gSH, gSW, gPH, gPW, gDH, gDW, gG,
   isSimd, madd, hsum, imin, f4, gatherRow, padPlane,
 } from './common';
+import { ConvP } from './generated/params';
 
 /**
  * Weight columns (c, ki, kj) per work unit, from the geometry block (slot 16):
  * 8 normally, fewer when a layer has so few columns that the units would not
  * spread evenly over the threads.
  */
-@inline function gKB(p: usize): i32 { return load<i32>(p, 64); }
+@inline function gKB(p: usize): i32 { return ConvP.KB(p); }
 
 /** Sum of a[t] * b[t] for t < len: four lane sums, (l0+l1)+(l2+l3), plus the tail's sum. */
 @inline function dotScalar(a: usize, b: usize, len: i32): f32 {
@@ -43,11 +44,11 @@ import {
 }
 
 /**
- * a = x, b = dy, c = dw (fully overwritten), d unused.
+ * x, dy, dw (fully overwritten).
  * ws: KB rows of roundup(OH*OW, 4) + 16 floats. Units: G * ceil(Kg / KB).
  */
-export function backwardWeightGemm<V>(p: usize, x: usize, dy: usize, dw: usize, unused: usize,
-                                      ws: usize, begin: i32, end: i32): void {
+export function backwardWeightGemm<V>(p: usize, ws: usize, begin: i32, end: i32): void {
+  const x = ConvP.x(p), dy = ConvP.dy(p), dw = ConvP.dw(p);
   const N = gN(p), C = gC(p), H = gH(p), W = gW(p), O = gO(p), G = gG(p);
   const KH = gKH(p), KW = gKW(p), OH = gOH(p), OW = gOW(p);
   const SH = gSH(p), SW = gSW(p), PH = gPH(p), PW = gPW(p), DH = gDH(p), DW = gDW(p);
@@ -152,14 +153,14 @@ export const TB: i32 = 3;
 /**
  * Direct weight gradient for stride 1 and few channels (the single-channel
  * corr2d, image filters, depthwise): dw[o, c, ki, kj] is the correlation of one
- * input plane with one output-gradient plane. a = x, b = dy, c = dw, d unused.
+ * input plane with one output-gradient plane. x, dy, dw.
  * ws: one zero-bordered input plane when padding is needed. Units: O * Cg * ceil(KH/3) * ceil(KW/3), a block of up to 3x3 taps
  * each, so that every dy load serves nine taps. Each tap sums four lanes over
  * (n, i, j) in order (padding adds zeros), then (l0+l1)+(l2+l3),
  * plus the row tails' sum.
  */
-export function backwardWeightDirect<V>(p: usize, x: usize, dy: usize, dw: usize, unused: usize,
-                                        ws: usize, begin: i32, end: i32): void {
+export function backwardWeightDirect<V>(p: usize, ws: usize, begin: i32, end: i32): void {
+  const x = ConvP.x(p), dy = ConvP.dy(p), dw = ConvP.dw(p);
   const N = gN(p), C = gC(p), H = gH(p), W = gW(p), O = gO(p), G = gG(p);
   const KH = gKH(p), KW = gKW(p), OH = gOH(p), OW = gOW(p);
   const PH = gPH(p), PW = gPW(p), DH = gDH(p), DW = gDW(p);

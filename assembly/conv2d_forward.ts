@@ -3,8 +3,9 @@
 // with zero padding, where g = o / Og.
 import {
   gN, gC, gH, gW, gO, gKH, gKW, gOH, gOW, gSH, gSW, gPH, gPW, gDH, gDW, gG,
-  NCOL, isSimd, madd, imin, f4, tile4x8, gatherRow, zeroRun, storeLanes, padPlane,
+  isSimd, madd, imin, f4, tile4x8, gatherRow, zeroRun, storeLanes, padPlane,
 } from './common';
+import { ConvP, NCOL, RB } from './generated/params';
 
 /**
  * Packs im2col columns [p0, p0 + pc) of one group of one sample into
@@ -45,12 +46,12 @@ function packIm2col<V>(p: usize, xg: usize, p0: i32, pc: i32, dst: usize): void 
 }
 
 /**
- * Implicit-GEMM forward. a = x, b = weight packed [G][ceil(Og/4)][Kg][4],
- * c = bias or 0, d = y. ws: Kg * NCOL floats.
+ * Implicit-GEMM forward. x, w = weight packed [G][ceil(Og/4)][Kg][4],
+ * bias or 0, y. ws: Kg * NCOL floats.
  * Units: N * G * ceil(OH*OW / NCOL).
  */
-export function forwardGemm<V>(p: usize, x: usize, wp: usize, bias: usize, y: usize,
-                               ws: usize, begin: i32, end: i32): void {
+export function forwardGemm<V>(p: usize, ws: usize, begin: i32, end: i32): void {
+  const x = ConvP.x(p), wp = ConvP.w(p), bias = ConvP.bias(p), y = ConvP.y(p);
   const C = gC(p), H = gH(p), W = gW(p), O = gO(p), G = gG(p);
   const Cg = C / G, Og = O / G, Kg = Cg * gKH(p) * gKW(p);
   const P = gOH(p) * gOW(p);
@@ -72,17 +73,13 @@ export function forwardGemm<V>(p: usize, x: usize, wp: usize, bias: usize, y: us
   }
 }
 
-/** Output rows per direct-forward work unit. */
-export const RB: i32 = 16;
-
 /**
  * Direct forward for stride 1 and few channels per group (the single-channel
- * corr2d, image filters, depthwise). a = x, b = weight (OIHW), c = bias or 0,
- * d = y. ws: Cg zero-bordered slabs of (RB + (KH-1)*DH) rows when padding is needed.
+ * corr2d, image filters, depthwise). x, w = weight (OIHW), bias or 0, y. ws: Cg zero-bordered slabs of (RB + (KH-1)*DH) rows when padding is needed.
  * Units: N * O * ceil(OH / RB), a block of output rows of one plane each.
  */
-export function forwardDirect<V>(p: usize, x: usize, w: usize, bias: usize, y: usize,
-                                 ws: usize, begin: i32, end: i32): void {
+export function forwardDirect<V>(p: usize, ws: usize, begin: i32, end: i32): void {
+  const x = ConvP.x(p), w = ConvP.w(p), bias = ConvP.bias(p), y = ConvP.y(p);
   const C = gC(p), H = gH(p), W = gW(p), O = gO(p), G = gG(p);
   const KH = gKH(p), KW = gKW(p), OH = gOH(p), OW = gOW(p);
   const PH = gPH(p), PW = gPW(p), DH = gDH(p), DW = gDW(p);

@@ -1,17 +1,57 @@
-import { ShapeError, WasmconvError, fmtShape } from './errors';
-import { Tensor, keep, noGrad, flatten, tensor, type TensorLike } from './tensor';
-import { addInPlace, copy, ones_like, reshape } from './ops/elementwise';
+import { keep, noGrad, tidy } from './engine';
+import { AutogradError, ShapeError, fmtShape } from './errors';
+import { Tensor, ones, readValues, tensor, view } from './tensor';
+import { addInPlace, add, clone } from './ops/elementwise';
 
-/** A gradient that cannot be computed: no graph, a freed graph, a missing seed. */
-export class AutogradError extends WasmconvError {}
+export { AutogradError };
 
+/** Tensors whose graph an earlier backward() freed. */
 const freed = new WeakSet<Tensor>();
 
-/** `tensor(data)` with errors that name the calling function. */
-function tensorNamed(data: TensorLike, fn: string): Tensor {
-  if (data instanceof Float32Array || data instanceof Float64Array) return tensor(data);
-  const f = flatten(data, fn);
-  return tensor(f.data, f.shape);
+function describeTensor(t: Tensor): string {
+  return `tensor #${t.id} with shape ${fmtShape(t.shape)}${t._ctx ? ` (made by ${t._ctx.name})` : ''}`;
+}
+
+/**
+ * The nodes that need gradients, reachable from `root`, in topological order
+ * (inputs before outputs), found without recursion so any depth works.
+ * Throws AutogradError when a node or a tensor a backward needs was disposed
+ * or changed in place since it was recorded.
+ */
+function graph(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>([root]);
+  const stack: Array<[Tensor, number]> = [[root, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    if (i === 0) {
+      if (t.ref.released || t.isDisposed) {
+        throw new AutogradError(`backward: ${describeTensor(t)} is part of the graph but was disposed (by dispose() or the tidy scope that made it); keep it (return it from tidy, or keep()) or call backward() inside that scope`);
+      }
+      const ctx = t._ctx;
+      if (ctx) {
+        for (const [s, version] of ctx.saved) {
+          if (s.isDisposed) {
+            throw new AutogradError(`backward: ${describeTensor(s)}, needed to compute the gradient of ${ctx.name}, was disposed`);
+          }
+          if (s.version !== version) {
+            throw new AutogradError(`backward: one of the variables needed for gradient computation has been modified by an inplace operation: ${describeTensor(s)}, saved by ${ctx.name}, is at version ${s.version}; expected version ${version} instead`);
+          }
+        }
+      }
+    }
+    const inputs = t._ctx ? t._ctx.inputs : [];
+    if (i < inputs.length) {
+      top[1] = i + 1;
+      const c = inputs[i];
+      if (c.requiresGrad && !seen.has(c)) { seen.add(c); stack.push([c, 0]); }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  return order;
 }
 
 /**
@@ -19,99 +59,120 @@ function tensorNamed(data: TensorLike, fn: string): Tensor {
  * `leaf.grad` for every leaf that requires gradients, then frees the graph.
  * A non-scalar root needs `grad`, the gradient flowing into it.
  *
+ * Everything is checked before anything is computed (a disposed node, a saved
+ * tensor changed in place since it was recorded), and the leaves' `.grad`s
+ * change only once every gradient was computed: a backward that fails (out of
+ * memory, say) leaves every `.grad` and the graph as they were.
+ *
  * @example
  * const w = tensor([2], undefined, { requiresGrad: true });
  * const y = w.mul(w).sum();   // y = w^2
  * y.backward();
  * w.grad!.toArray();          // [4]
  */
-export function backward(root: Tensor, grad?: Tensor | TensorLike): void {
-  root.check('backward');
+export function backward(root: Tensor, grad?: Tensor | number | readonly unknown[] | ArrayLike<number>): void {
+  const fn = 'backward';
+  if (!(root instanceof Tensor)) throw new TypeError(`${fn}: expected a Tensor`);
+  root.check(fn);
   if (freed.has(root)) {
-    throw new AutogradError(`backward: the graph behind tensor #${root.id} was already freed by an earlier backward()`);
+    throw new AutogradError(`${fn}: the graph behind tensor #${root.id} was already freed by an earlier backward()`);
   }
   if (!root.requiresGrad) {
-    throw new AutogradError(`backward: tensor #${root.id} with shape ${fmtShape(root.shape)} does not require grad and has no history; create its inputs with { requiresGrad: true }`);
+    throw new AutogradError(`${fn}: tensor #${root.id} with shape ${fmtShape(root.shape)} does not require grad and has no history; create its inputs with { requiresGrad: true }`);
   }
-  let seed: Tensor;
+  // The seed, checked before anything is made.
+  let seedValues: ArrayLike<number> | null = null;
+  let userSeed: Tensor | null = null;
   if (grad === undefined) {
     if (root.size !== 1) {
-      throw new AutogradError(`backward: a gradient can be implied only for a one-element output; tensor #${root.id} has shape ${fmtShape(root.shape)}, so pass backward(grad) with that shape`);
+      throw new AutogradError(`${fn}: a gradient can be implied only for a one-element output; tensor #${root.id} has shape ${fmtShape(root.shape)}, so pass backward(grad) with that shape`);
     }
-    seed = noGrad(() => ones_like(root));
+  } else if (grad instanceof Tensor) {
+    grad.check(fn);
+    if (grad.backend !== root.backend) throw new TypeError(`${fn}: the gradient and tensor #${root.id} live on different backends`);
+    if (fmtShape(grad.shape) !== fmtShape(root.shape)) {
+      throw new ShapeError(`${fn}: gradient shape ${fmtShape(grad.shape)} does not match output shape ${fmtShape(root.shape)}`);
+    }
+    userSeed = grad;
   } else {
-    const g = grad instanceof Tensor ? grad.check('backward') : null;
-    const gshape = g ? g.shape : null;
-    // A user's gradient tensor is read, never freed or written.
-    seed = g ?? noGrad(() => tensorNamed(grad as TensorLike, 'backward'));
-    const shape = gshape ?? seed.shape;
-    if (seed.size !== root.size || (g && fmtShape(shape) !== fmtShape(root.shape))) {
-      if (!g) seed.dispose();
-      throw new ShapeError(`backward: gradient shape ${fmtShape(shape)} does not match output shape ${fmtShape(root.shape)}`);
+    const v = readValues(grad, fn);
+    if (v.data.length !== root.size) {
+      throw new ShapeError(`${fn}: gradient shape ${fmtShape(v.shape)} does not match output shape ${fmtShape(root.shape)}`);
     }
-    if (fmtShape(seed.shape) !== fmtShape(root.shape)) {
-      const fixed = noGrad(() => reshape(seed, root.shape));
-      if (!g) seed.dispose();
-      seed = fixed;
-    }
+    seedValues = v.data;
   }
+  const order = graph(root);
 
-  // Topological order of the nodes that need gradients.
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>();
-  const visit = (t: Tensor): void => {
-    if (seen.has(t) || !t.requiresGrad) return;
-    seen.add(t);
-    if (t._ctx) for (const i of t._ctx.inputs) visit(i);
-    order.push(t);
-  };
-  visit(root);
-  // Every tensor the gradients read must still exist: check before computing anything.
+  // Phase 1: every gradient, into tensors this call owns. Nothing visible changes.
+  const leafGrads = new Map<Tensor, Tensor>();
+  const grads = new Map<Tensor, Tensor>();
+  const seedStorage = userSeed ? userSeed.storage : null;
+  /** Whether g may be written in place: nobody else views its storage. */
+  const exclusive = (g: Tensor) => g.storage.refs === 1 && g.storage !== seedStorage;
   try {
-    for (const t of order) {
-      t.check('backward');
-      if (t._ctx) for (const i of t._ctx.inputs) i.check('backward');
-    }
-  } catch (e) {
-    if (seed !== grad) seed.dispose();
-    throw e;
-  }
-
-  const userSeed = grad instanceof Tensor ? seed : null;
-  const grads = new Map<Tensor, Tensor>([[root, seed]]);
-  noGrad(() => {
-    try {
+    noGrad(() => {
+      const seed = userSeed ? view(userSeed, userSeed.shape, userSeed.size)
+        : seedValues ? tensor(seedValues as number[], root.shape)
+        : ones(root.shape);
+      grads.set(root, seed);
       for (let k = order.length - 1; k >= 0; k--) {
         const node = order[k];
         const g = grads.get(node);
         if (!g) continue;
         grads.delete(node);
-        const owned = g !== userSeed;
         if (!node._ctx) {
-          if (freed.has(node)) { if (owned) g.dispose(); continue; }
-          node.check('backward');
-          if (node.grad && !node.grad.isDisposed) { addInPlace(node.grad, g); if (owned) g.dispose(); }
-          else node.grad = keep(owned ? g : copy(g));
+          // A leaf: its gradient is complete; own it outright.
+          leafGrads.set(node, exclusive(g) ? g : ownCopy(g));
           continue;
         }
         const ctx = node._ctx;
         let inputGrads: Array<Tensor | null>;
         try {
-          inputGrads = ctx.backward(g);
+          inputGrads = tidy(() => ctx.backward(g));
+          if (inputGrads.includes(g)) throw new AutogradError(`${fn}: internal error: the backward of ${ctx.name} returned its incoming gradient`);
         } finally {
-          if (owned) g.dispose();
+          g.dispose();
         }
         ctx.inputs.forEach((input, i) => {
           const gi = inputGrads[i];
           if (!gi) return;
           if (!input.requiresGrad) { gi.dispose(); return; }
           const prev = grads.get(input);
-          if (prev) { addInPlace(prev, gi); gi.dispose(); } else grads.set(input, gi);
+          if (!prev) { grads.set(input, gi); return; }
+          if (exclusive(prev)) { addInPlace(prev, gi); gi.dispose(); return; }
+          grads.set(input, add(prev, gi));
+          prev.dispose(); gi.dispose();
         });
       }
-    } finally {
-      for (const g of grads.values()) if (g !== userSeed) g.dispose();
+    });
+  } catch (e) {
+    for (const g of grads.values()) g.dispose();
+    for (const g of leafGrads.values()) g.dispose();
+    throw e;
+  }
+
+  // Accumulating into an existing .grad needs its shape (it may have been assigned by hand).
+  for (const [leaf, g] of leafGrads) {
+    const old = leaf.grad;
+    if (old && !old.isDisposed && (old.backend !== g.backend || fmtShape(old.shape) !== fmtShape(g.shape))) {
+      for (const x of leafGrads.values()) x.dispose();
+      throw new AutogradError(`${fn}: tensor #${leaf.id} has a .grad of shape ${fmtShape(old.shape)} that cannot accumulate a gradient of shape ${fmtShape(g.shape)}`);
+    }
+  }
+
+  // Phase 2: commit. In-place additions and assignments only; nothing allocates.
+  noGrad(() => {
+    for (const [leaf, g] of leafGrads) {
+      if (leaf.grad && !leaf.grad.isDisposed) { addInPlace(leaf.grad, g); g.dispose(); }
+      else leaf.grad = keep(g);
     }
   });
   for (const t of order) if (t._ctx) { t._ctx = null; freed.add(t); }
+}
+
+/** A copy of g that this call owns alone (g is disposed). */
+function ownCopy(g: Tensor): Tensor {
+  const c = clone(g);
+  g.dispose();
+  return c;
 }

@@ -1,8 +1,8 @@
-import type { Backend } from './backend/backend';
+import type { Backend, BuildKind } from './backend/backend';
+import type { Block, Buf } from './backend/layout';
 import { ReferenceBackend } from './backend/reference/index';
 import { WasmBackend } from './backend/wasm/index';
-import type { BuildKind } from './backend/wasm/loader';
-import { NotInitializedError } from './errors';
+import { DisposedError, InitError, NotInitializedError } from './errors';
 
 /** Options of `init`. */
 export interface InitOptions {
@@ -14,6 +14,12 @@ export interface InitOptions {
   threads?: number;
   /** Largest the WebAssembly memory may grow, in MiB (default 2048). */
   maxMemoryMB?: number;
+  /**
+   * Replace a running engine that has other options (its tensors are then
+   * disposed). Without it, `init` with other options is refused while another
+   * `init` is in flight or while tensors are live.
+   */
+  replace?: boolean;
 }
 
 /** What `backendInfo()` reports. */
@@ -31,15 +37,214 @@ interface EngineState {
   backend: Backend;
   info: BackendInfo;
   key: string;
+  opts: string;
 }
 
 let state: EngineState | null = null;
-let pending: Promise<void> | null = null;
-let pendingKey = '';
+let pending: { promise: Promise<void>; key: string; opts: string } | null = null;
+
+// ---------------------------------------------------------------------------
+// Ownership: one owner per block of memory.
+//
+// A Storage owns one block of backend memory and every block derived from it
+// (packed weights); it frees them all exactly once, when its last Ref is
+// released. Each Tensor holds exactly one Ref to the storage it views (a
+// reshape is another Tensor with another Ref to the same storage). A Ref is
+// released at most once, by whichever comes first: `dispose()`, the end of the
+// `tidy` scope that made it, the garbage-collection safety net, or `init`
+// replacing the backend (which frees the backend's memory wholesale).
+// ---------------------------------------------------------------------------
+
+let liveRefs = 0;
+let liveBytes = 0;
+
+interface Derived { readonly block: Block; version: number }
+
+/** A block of backend memory with the tensors that view it counted, its version, and what is derived from it. */
+export class Storage {
+  /** Bumped by every write: autograd checks saved tensors against it; derived copies key on it. */
+  version = 0;
+  /** Refs (tensors) viewing this storage. */
+  refs = 0;
+  private derived: Map<string, Derived> | null = null;
+  private freed = false;
+
+  constructor(readonly backend: Backend, readonly block: Block, readonly floats: number) {
+    liveBytes += floats * 4;
+  }
+
+  /** Whether the backend this storage lives in is still the engine's. */
+  get current(): boolean { return state !== null && state.backend === this.backend && !this.freed; }
+
+  /**
+   * A block derived from this storage's data (a packed weight), cached under
+   * `key`, which must name everything the derived data depends on besides the
+   * data itself; rebuilt by `fill` when the data changed since.
+   */
+  derive(key: string, floats: number, fill: (dst: Buf) => void): Buf {
+    const map = this.derived ?? (this.derived = new Map());
+    let d = map.get(key);
+    if (d && d.version === this.version) return d;
+    if (!d) {
+      d = { block: this.backend.alloc(floats), version: -1 };
+      map.set(key, d);
+    }
+    const view = { block: d.block, offset: 0 };
+    try {
+      fill(view);
+    } catch (e) {
+      map.delete(key);
+      this.backend.free(d.block);
+      throw e;
+    }
+    d.version = this.version;
+    return view;
+  }
+
+  /** @internal Drops one Ref; the last one frees the block and everything derived from it. */
+  release(): void {
+    if (--this.refs > 0 || this.freed) return;
+    this.freed = true;
+    liveBytes -= this.floats * 4;
+    if (this.backend.disposed) return;
+    this.backend.free(this.block);
+    if (this.derived) for (const d of this.derived.values()) this.backend.free(d.block);
+    this.derived = null;
+  }
+}
+
+/** A tensor's claim on its storage, released exactly once (see the ownership rule above). */
+export class Ref {
+  private live = true;
+  constructor(readonly storage: Storage) {
+    storage.refs++;
+    liveRefs++;
+  }
+  get released(): boolean { return !this.live; }
+  release(): void {
+    if (!this.live) return;
+    this.live = false;
+    if (this.storage.backend.disposed) return; // counted down when the backend was replaced
+    liveRefs--;
+    this.storage.release();
+  }
+}
+
+/** The safety net: a tensor collected without `dispose()` releases its Ref. */
+const finalizer = typeof FinalizationRegistry !== 'undefined' ? new FinalizationRegistry<Ref>((r) => r.release()) : null;
+
+/** Something a scope can release: a Tensor. */
+export interface Owner { readonly ref: Ref; dispose(): void }
+
+const scopes: Owner[][] = [];
+const keptForever = new WeakSet<Owner>();
+
+/** @internal Puts a new owner in the innermost scope, or under the safety net outside any scope. */
+export function adopt(o: Owner): void {
+  if (scopes.length) scopes[scopes.length - 1].push(o);
+  else guard(o);
+}
+
+/** @internal Registers an owner with the safety net (never a released one). */
+export function guard(o: Owner): void {
+  if (!o.ref.released) finalizer?.register(o, o.ref, o);
+}
+
+/** @internal Unregisters an owner from the safety net (its Ref is being released explicitly). */
+export function unguard(o: Owner): void { finalizer?.unregister(o); }
+
+/**
+ * Runs `fn` and disposes every tensor created inside it, except the tensors it
+ * returns (alone, or anywhere in arrays and plain objects) and those passed to
+ * `keep`. Scopes nest; returned tensors belong to the enclosing scope.
+ *
+ * @example
+ * const y = tidy(() => corr2d(X, K).mul(2)); // the corr2d result is freed, y is kept
+ */
+export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TypeError(`tidy: expected a function, got ${describe(fn)}`);
+  const scope: Owner[] = [];
+  scopes.push(scope);
+  const depth = scopes.length;
+  let result: T;
+  try {
+    result = fn();
+    if (result instanceof Promise) throw new TypeError('tidy: the function must be synchronous; it returned a Promise');
+  } catch (e) {
+    scopes.length = depth - 1;
+    for (let k = scope.length - 1; k >= 0; k--) if (!keptForever.has(scope[k])) scope[k].dispose();
+    throw e;
+  }
+  scopes.length = depth - 1;
+  const kept = owners(result);
+  const outer = scopes.length ? scopes[scopes.length - 1] : null;
+  // Newest first: the allocator then mostly frees its topmost block.
+  for (let k = scope.length - 1; k >= 0; k--) {
+    const t = scope[k];
+    if (kept.has(t)) { if (outer) outer.push(t); else guard(t); }
+    else if (!keptForever.has(t)) t.dispose();
+  }
+  return result;
+}
+
+/** The owners in a result: itself, or inside arrays and plain objects, at any depth, cycles included. */
+function owners(x: unknown): Set<Owner> {
+  const out = new Set<Owner>();
+  const seen = new Set<object>();
+  const stack: unknown[] = [x];
+  while (stack.length) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    if ('ref' in v && (v as Owner).ref instanceof Ref) out.add(v as Owner);
+    else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push(v[i]);
+    else if (Object.getPrototypeOf(v) === Object.prototype) for (const k of Object.keys(v)) stack.push((v as Record<string, unknown>)[k]);
+  }
+  return out;
+}
+
+/**
+ * Exempts a tensor from disposal by the enclosing `tidy` scopes.
+ * @example const w = tidy(() => keep(randn([3, 3]))); // survives the scope
+ */
+export function keep<T extends Owner>(t: T): T {
+  keptForever.add(t);
+  guard(t);
+  return t;
+}
+
+// ---------------------------------------------------------------------------
+// Grad mode
+// ---------------------------------------------------------------------------
+
+let gradEnabled = true;
+
+/** @internal Whether ops record gradients right now. */
+export function isGradEnabled(): boolean { return gradEnabled; }
+
+/**
+ * Runs `fn` without recording gradients: its results have no history and need none.
+ *
+ * @example
+ * noGrad(() => w.assign(w.sub(w.grad!.mul(0.1))));
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The engine
+// ---------------------------------------------------------------------------
 
 function sharedMemoryAvailable(): { ok: boolean; why?: string } {
   if (typeof SharedArrayBuffer === 'undefined') return { ok: false, why: 'SharedArrayBuffer is unavailable (the page is not cross-origin isolated)' };
-  const g = globalThis as { crossOriginIsolated?: boolean; window?: unknown };
+  const g = globalThis as { crossOriginIsolated?: boolean };
   if (g.crossOriginIsolated === false) return { ok: false, why: 'the page is not cross-origin isolated (COOP/COEP headers)' };
   return { ok: true };
 }
@@ -55,88 +260,132 @@ async function coreCount(): Promise<number> {
   return 1;
 }
 
-function validateOptions(opts: InitOptions): void {
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`init: options must be an object, got ${String(opts)}`);
-  if (opts.backend !== undefined && opts.backend !== 'wasm' && opts.backend !== 'reference') {
-    throw new RangeError(`init: backend must be 'wasm' or 'reference', got ${JSON.stringify(opts.backend)}`);
+/** A private, validated copy of init's options (each read once). */
+function readOptions(opts: unknown): Required<Pick<InitOptions, 'replace'>> & Omit<InitOptions, 'replace'> {
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`init: options must be an object, got ${describe(opts)}`);
+  const o = opts as Record<string, unknown>;
+  const backend = o.backend, build = o.build, threads = o.threads, maxMemoryMB = o.maxMemoryMB, replace = o.replace;
+  for (const k of Object.keys(o)) {
+    if (!['backend', 'build', 'threads', 'maxMemoryMB', 'replace'].includes(k)) {
+      throw new RangeError(`init: unknown option ${JSON.stringify(k)}; options are backend, build, threads, maxMemoryMB, replace`);
+    }
+  }
+  if (backend !== undefined && backend !== 'wasm' && backend !== 'reference') {
+    throw new RangeError(`init: backend must be 'wasm' or 'reference', got ${describe(backend)}`);
   }
   const builds = ['relaxed-simd', 'simd', 'no-simd', 'debug'];
-  if (opts.build !== undefined && !builds.includes(opts.build)) {
-    throw new RangeError(`init: build must be one of ${builds.join(', ')}, got ${JSON.stringify(opts.build)}`);
+  if (build !== undefined && !builds.includes(build as string)) {
+    throw new RangeError(`init: build must be one of ${builds.join(', ')}, got ${describe(build)}`);
   }
-  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1 && opts.threads <= 256)) {
-    throw new RangeError(`init: threads must be an integer from 1 to 256, got ${opts.threads}`);
+  if (threads !== undefined && !(typeof threads === 'number' && Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
+    throw new RangeError(`init: threads must be an integer from 1 to 256, got ${describe(threads)}`);
   }
-  if (opts.maxMemoryMB !== undefined && !(Number.isInteger(opts.maxMemoryMB) && opts.maxMemoryMB >= 2 && opts.maxMemoryMB <= 4096)) {
-    throw new RangeError(`init: maxMemoryMB must be an integer from 2 to 4096, got ${opts.maxMemoryMB}`);
+  if (maxMemoryMB !== undefined && !(typeof maxMemoryMB === 'number' && Number.isInteger(maxMemoryMB) && maxMemoryMB >= 2 && maxMemoryMB <= 4096)) {
+    throw new RangeError(`init: maxMemoryMB must be an integer from 2 to 4096, got ${describe(maxMemoryMB)}`);
   }
+  if (replace !== undefined && typeof replace !== 'boolean') throw new TypeError(`init: replace must be a boolean, got ${describe(replace)}`);
+  return {
+    backend: backend as InitOptions['backend'], build: build as InitOptions['build'], threads: threads as number | undefined,
+    maxMemoryMB: maxMemoryMB as number | undefined, replace: replace === true,
+  };
 }
 
-/** Called when the backend changes, so tensors of the old one can be invalidated. */
-const listeners: Array<() => void> = [];
-export function onBackendChange(f: () => void): void { listeners.push(f); }
+/** The options as a call would print them, for messages: `{ threads: 2, build: 'simd' }`. */
+function optionText(o: Omit<InitOptions, 'replace'>): string {
+  const parts: string[] = [];
+  if (o.backend !== undefined) parts.push(`backend: '${o.backend}'`);
+  if (o.build !== undefined) parts.push(`build: '${o.build}'`);
+  if (o.threads !== undefined) parts.push(`threads: ${o.threads}`);
+  if (o.maxMemoryMB !== undefined) parts.push(`maxMemoryMB: ${o.maxMemoryMB}`);
+  return parts.length ? `{ ${parts.join(', ')} }` : '{}';
+}
 
 /**
  * Loads and instantiates the engine. Idempotent: calling it again with the same
- * options (or none) returns at once; concurrent calls share one initialisation.
- * Calling it with different options replaces the backend: tensors made before
- * are disposed.
+ * options (or none) returns at once, and concurrent calls with the same options
+ * share one initialisation. A call with other options is refused with an
+ * `InitError` naming both option sets while another call is in flight or while
+ * tensors are live, unless it passes `replace: true`; replacing the engine
+ * disposes every tensor of the old one and ends its workers.
  *
  * @example
- * await init();                       // fastest build, all cores where possible
- * await init({ threads: 1 });         // single-threaded
+ * await init();                                   // fastest build, all cores where possible
+ * await init({ threads: 1 });                     // the same engine? no: refused while tensors are live...
+ * await init({ threads: 1, replace: true });      // ...unless asked to replace it
  * backendInfo(); // { backend: 'wasm', build: 'simd', threads: 1, sharedMemory: false }
  */
 export async function init(opts: InitOptions = {}): Promise<void> {
-  validateOptions(opts);
-  const key = JSON.stringify([opts.backend ?? 'wasm', opts.build ?? null, opts.threads ?? null, opts.maxMemoryMB ?? 2048]);
-  if (state && (state.key === key || Object.keys(opts).length === 0)) return;
-  if (pending && pendingKey === key) return pending;
+  const o = readOptions(opts);
+  const key = JSON.stringify([o.backend ?? 'wasm', o.build ?? null, o.threads ?? null, o.maxMemoryMB ?? 2048]);
+  const text = optionText(o);
+  const noOptions = o.backend === undefined && o.build === undefined && o.threads === undefined && o.maxMemoryMB === undefined;
+  if (!o.replace) {
+    if (pending) {
+      if (pending.key === key || noOptions) return pending.promise;
+      throw new InitError(`init: called with ${text} while init(${pending.opts}) is still in flight; pass replace: true to replace that engine`);
+    }
+    if (state && (state.key === key || noOptions)) return;
+    if (state && liveRefs > 0) {
+      throw new InitError(`init: the engine runs with ${state.opts} and ${liveRefs} tensor${liveRefs === 1 ? ' is' : 's are'} live; init with ${text} would dispose them. Dispose them first, or pass replace: true`);
+    }
+  }
+  const before = pending?.promise;
   const run = async () => {
-    if (pending) await pending.catch(() => undefined);
-    if (state && state.key === key) return;
-    const next = await create(opts, key);
+    if (before) await before.catch(() => undefined);
+    const next = await create(o, key, text);
     const old = state;
     state = next;
     if (old) {
-      for (const f of listeners) f();
-      (old.backend as { dispose?: () => void }).dispose?.();
+      liveRefs = 0; liveBytes = 0; scopes.length = 0;
+      old.backend.dispose();
     }
   };
-  const p = run();
-  pending = p; pendingKey = key;
+  const promise = run();
+  const mine = { promise, key, opts: text };
+  pending = mine;
   try {
-    await p;
+    await promise;
   } finally {
-    if (pending === p) { pending = null; pendingKey = ''; }
+    if (pending === mine) pending = null;
   }
 }
 
-async function create(opts: InitOptions, key: string): Promise<EngineState> {
-  if ((opts.backend ?? 'wasm') === 'reference') {
-    return { backend: new ReferenceBackend(), key, info: { backend: 'reference', build: null, threads: 1, sharedMemory: false } };
+/** Test mode: every allocation detaches existing views (see WasmBackendOptions.detachViews). */
+function detachViewsRequested(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.WASMCONV_DETACH_VIEWS === '1';
+}
+
+async function create(o: Omit<InitOptions, 'replace'>, key: string, text: string): Promise<EngineState> {
+  if ((o.backend ?? 'wasm') === 'reference') {
+    return { backend: new ReferenceBackend(), key, opts: text, info: { backend: 'reference', build: null, threads: 1, sharedMemory: false } };
   }
   const shm = sharedMemoryAvailable();
-  let threads = opts.threads ?? (shm.ok ? await coreCount() : 1);
+  let threads = o.threads ?? (shm.ok ? await coreCount() : 1);
   let note: string | undefined;
   // Say why whenever shared memory is what keeps the engine on one thread.
-  if (!shm.ok && (opts.threads ?? 2) > 1) { note = `single-threaded: ${shm.why}`; threads = 1; }
-  if (threads > 1 && opts.build === 'debug') { note = 'single-threaded: the debug build uses non-shared memory'; threads = 1; }
-  const maxMemoryBytes = (opts.maxMemoryMB ?? 2048) * 1024 * 1024;
-  const backend = await WasmBackend.create({ build: opts.build, threads, maxMemoryBytes });
+  if (!shm.ok && (o.threads ?? 2) > 1) { note = `single-threaded: ${shm.why}`; threads = 1; }
+  if (threads > 1 && o.build === 'debug') { note = 'single-threaded: the debug build uses non-shared memory'; threads = 1; }
+  const maxMemoryBytes = (o.maxMemoryMB ?? 2048) * 1024 * 1024;
+  const backend = await WasmBackend.create({ build: o.build, threads, maxMemoryBytes, detachViews: detachViewsRequested() });
   const info: BackendInfo = { backend: 'wasm', build: backend.build, threads: backend.threads, sharedMemory: backend.threads > 1 };
   if (note) info.note = note;
-  return { backend, key, info };
+  return { backend, key, opts: text, info };
 }
 
-/** The active backend; throws NotInitializedError before `init()`. */
+/** @internal The active backend; throws NotInitializedError before `init()`. */
 export function getBackend(fn: string): Backend {
   if (!state) throw new NotInitializedError(`${fn}: the engine is not initialised; call \`await init()\` first`);
   return state.backend;
 }
 
-/** The active backend or null. */
+/** @internal The active backend or null. */
 export function currentBackend(): Backend | null { return state ? state.backend : null; }
+
+/** @internal Throws DisposedError unless `s` lives in the engine's current backend. */
+export function checkCurrent(s: Storage, fn: string, what: string): void {
+  if (s.backend !== state?.backend) throw new DisposedError(`${fn}: ${what} belongs to a backend that init() replaced`);
+}
 
 /**
  * Which backend, build and thread count the engine runs on.
@@ -148,8 +397,37 @@ export function currentBackend(): Backend | null { return state ? state.backend 
 export function backendInfo(): BackendInfo {
   if (!state) throw new NotInitializedError('backendInfo: the engine is not initialised; call `await init()` first');
   const info = { ...state.info };
-  const be = state.backend as { threads?: number; poolNote?: string | null };
-  if (be.poolNote) { info.threads = be.threads ?? 1; info.sharedMemory = true; info.note = be.poolNote; }
-  else if (be.threads !== undefined) info.threads = be.threads;
+  const be = state.backend;
+  if (be instanceof WasmBackend && be.poolNote) { info.threads = be.threads; info.sharedMemory = true; info.note = be.poolNote; }
+  else info.threads = be.threads;
   return info;
 }
+
+/** Number of live tensors, their bytes, and the size of the WebAssembly memory. */
+export interface MemoryInfo { tensors: number; bytes: number; wasmBytes: number }
+
+/**
+ * What the engine holds: live tensors, the bytes of their data (float32, each
+ * storage once however many tensors view it), and the bytes of the WebAssembly
+ * memory (which grows but never shrinks).
+ *
+ * @example
+ * const before = memory().tensors;
+ * tidy(() => corr2d(ones([6, 8]), tensor([[1, -1]])));
+ * memory().tensors === before; // true
+ */
+export function memory(): MemoryInfo {
+  const b = currentBackend();
+  return { tensors: liveRefs, bytes: liveBytes, wasmBytes: b && b.name === 'wasm' ? b.memoryBytes() : 0 };
+}
+
+/** @internal A short description of any value, for messages. */
+export function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  if (typeof v === 'object') return `a ${(v as object).constructor?.name ?? 'object'}`;
+  if (typeof v === 'function') return 'a function';
+  return String(v);
+}
+

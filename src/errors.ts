@@ -6,6 +6,8 @@
  * - `TypeError` / `RangeError` (built-in): an argument of the wrong type, or a number out of range.
  * - `DisposedError`: a tensor used after `dispose()`.
  * - `NotInitializedError`: an op called before `await init()`.
+ * - `InitError`: `init` with other options while another `init` is in flight or tensors are live.
+ * - `AutogradError`: a gradient that cannot be computed (no graph, a disposed or modified saved tensor).
  * - `BackendError`: the WebAssembly backend or its worker pool failed; the engine recovers.
  */
 export class WasmconvError extends Error {
@@ -23,6 +25,12 @@ export class DisposedError extends WasmconvError {}
 
 /** An operation that needs the engine was called before `await init()`. */
 export class NotInitializedError extends WasmconvError {}
+
+/** `init` with other options while another `init` is in flight or tensors are live (pass `replace: true`). */
+export class InitError extends WasmconvError {}
+
+/** A gradient that cannot be computed: no graph, a freed graph, a disposed or modified saved tensor. */
+export class AutogradError extends WasmconvError {}
 
 /** The WebAssembly backend or one of its workers failed. */
 export class BackendError extends WasmconvError {}

@@ -210,8 +210,20 @@ export function formatTensor(
   if (data.length !== numel) {
     throw new RangeError(`data has ${data.length} elements but shape [${shape.join(', ')}] needs ${numel}`);
   }
-  const values = new Array<number>(numel);
-  for (let i = 0; i < numel; i++) values[i] = Math.fround(data[i]!);
+  return formatWith((i) => data[i]!, shape, opts);
+}
+
+/**
+ * @internal `formatTensor` over an element getter: only the printed elements
+ * are read, so a summarised tensor of any size costs a few thousand reads.
+ */
+export function formatWith(
+  get: (i: number) => number,
+  shape: readonly number[],
+  opts?: { requiresGrad?: boolean; gradFn?: string },
+): string {
+  const numel = shape.reduce((a, b) => a * b, 1);
+  const values = { at: (i: number) => Math.fround(get(i)) };
 
   const indent = PREFIX.length;
   const suffixes: string[] = [];
@@ -235,7 +247,7 @@ export function formatTensor(
     const seen: number[] = [];
     const collect = (dim: number, offset: number): void => {
       if (dim === shape.length) {
-        seen.push(values[offset]!);
+        seen.push(values.at(offset));
         return;
       }
       for (const i of keptIndices(shape[dim]!, summarize)) collect(dim + 1, offset + i * strides[dim]!);
@@ -245,7 +257,7 @@ export function formatTensor(
 
     const render = (dim: number, offset: number, ind: number): string => {
       const rank = shape.length - dim;
-      if (rank === 0) return fmt.format(values[offset]!);
+      if (rank === 0) return fmt.format(values.at(offset));
       const n = shape[dim]!;
       const elided = summarize && n > 2 * EDGEITEMS;
       if (rank === 1) {
@@ -253,11 +265,11 @@ export function formatTensor(
         const perLine = Math.max(1, Math.floor((LINEWIDTH - ind) / elementLength));
         const items: string[] = [];
         if (elided) {
-          for (let i = 0; i < EDGEITEMS; i++) items.push(fmt.format(values[offset + i * strides[dim]!]!));
+          for (let i = 0; i < EDGEITEMS; i++) items.push(fmt.format(values.at(offset + i * strides[dim]!)));
           items.push(' ...');
-          for (let i = n - EDGEITEMS; i < n; i++) items.push(fmt.format(values[offset + i * strides[dim]!]!));
+          for (let i = n - EDGEITEMS; i < n; i++) items.push(fmt.format(values.at(offset + i * strides[dim]!)));
         } else {
-          for (let i = 0; i < n; i++) items.push(fmt.format(values[offset + i * strides[dim]!]!));
+          for (let i = 0; i < n; i++) items.push(fmt.format(values.at(offset + i * strides[dim]!)));
         }
         const lines: string[] = [];
         for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(', '));

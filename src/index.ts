@@ -1,15 +1,15 @@
 // wasmconv: 2-D convolution for JavaScript and TypeScript on SIMD WebAssembly.
-export { init, backendInfo, type InitOptions, type BackendInfo } from './engine';
+export { init, backendInfo, memory, tidy, keep, noGrad, type InitOptions, type BackendInfo, type MemoryInfo } from './engine';
 export {
-  Tensor, tensor, zeros, ones, full, tidy, keep, memory, noGrad,
-  type TensorLike, type TensorOptions, type NestedNumbers, type MemoryInfo,
+  Tensor, tensor, zeros, ones, full,
+  type TensorLike, type TensorOptions, type NestedNumbers, type NestedArray, type NumericArray,
 } from './tensor';
 export * from './ops/index';
-export { backward, AutogradError } from './autograd';
+export { backward } from './autograd';
 export { manualSeed } from './random';
-export { WasmconvError, ShapeError, DisposedError, NotInitializedError, BackendError } from './errors';
+export { WasmconvError, ShapeError, DisposedError, NotInitializedError, InitError, AutogradError, BackendError } from './errors';
 export { formatTensor } from './format';
-export type { ConvGeometry } from './backend/backend';
+export type { ConvGeometry, BuildKind } from './backend/backend';
 export * as nn from './nn/index';
 export * as optim from './optim/index';
 export { fit, type FitOptions, type Model, type LossSpec } from './train';

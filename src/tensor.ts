@@ -1,59 +1,80 @@
-import type { Backend, Storage } from './backend/backend';
-import { currentBackend, getBackend, onBackendChange } from './engine';
+import type { Backend } from './backend/backend';
+import type { Block, Buf } from './backend/layout';
+import { Ref, Storage, adopt, checkCurrent, describe, getBackend, noGrad, unguard } from './engine';
 import { DisposedError, ShapeError, fmtShape } from './errors';
-import { formatTensor } from './format';
+import { formatWith } from './format';
+import { backward } from './autograd';
+import * as ew from './ops/elementwise';
+import * as red from './ops/reduce';
+import * as shp from './ops/shape';
+import type { Operand } from './ops/op';
 
-/** Anything `tensor()` accepts: a number, nested arrays of numbers, or a typed array. */
-export type TensorLike = number | NestedArray | Float32Array | Float64Array;
+/** Anything `tensor()` accepts: a number, nested arrays of numbers, or a numeric typed array. */
+export type TensorLike = number | NestedArray | NumericArray;
+/** Nested arrays of numbers. */
 export interface NestedArray extends ReadonlyArray<number | NestedArray> {}
+/** The typed arrays `tensor()` and `assign()` accept (values are converted to float32). */
+export type NumericArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array
+  | Uint8ClampedArray | Uint16Array | Uint32Array;
 /** A nested array as `toArray()` returns it. */
 export type NestedNumbers = number | NestedNumbers[];
+
+/** Most elements one tensor may have: byte offsets stay within what the kernels' 32-bit arithmetic addresses. */
+export const MAX_ELEMENTS = 2 ** 29;
+/** Most dimensions a tensor may have. */
+export const MAX_NDIM = 32;
 
 /** PyTorch's names for the gradient functions, as printed in `grad_fn=<...>`. */
 const GRAD_FN_NAMES: Record<string, string> = {
   add: 'AddBackward0', sub: 'SubBackward0', mul: 'MulBackward0', div: 'DivBackward0', neg: 'NegBackward0',
   square: 'PowBackward0', pow: 'PowBackward0', relu: 'ReluBackward0', sum: 'SumBackward0', mean: 'MeanBackward0',
-  reshape: 'ViewBackward0', conv2d: 'ConvolutionBackward0', corr2d: 'ConvolutionBackward0', mseLoss: 'MseLossBackward0',
+  reshape: 'ViewBackward0', flatten: 'ViewBackward0', conv2d: 'ConvolutionBackward0', corr2d: 'ConvolutionBackward0',
+  mseLoss: 'MseLossBackward0', exp: 'ExpBackward0', log: 'LogBackward0', sigmoid: 'SigmoidBackward0', tanh: 'TanhBackward0',
+  sqrt: 'SqrtBackward0', abs: 'AbsBackward0', clamp: 'ClampBackward1', leakyRelu: 'LeakyReluBackward0',
+  maximum: 'MaximumBackward0', minimum: 'MinimumBackward0', max: 'AmaxBackward0', min: 'AminBackward0',
+  transpose: 'TransposeBackward0', permute: 'PermuteBackward0', clone: 'CloneBackward0',
 };
 
 /** How an op's output propagates gradients to its inputs. */
 export interface GradFn {
   readonly name: string;
   readonly inputs: readonly Tensor[];
+  /** Tensors the backward reads, with their storage's version when recorded. */
+  readonly saved: ReadonlyArray<readonly [Tensor, number]>;
   /** Gradients for each input (null where an input needs none), given the output's gradient. */
   backward(grad: Tensor): Array<Tensor | null>;
 }
 
 let nextId = 1;
-let liveTensors = 0;
-let liveBytes = 0;
-let generation = 0;
-onBackendChange(() => { generation++; liveTensors = 0; liveBytes = 0; scopes.length = 0; });
 
-const scopes: Tensor[][] = [];
-let gradEnabled = true;
-
-interface Held { backend: Backend; storage: Storage; bytes: number; generation: number }
-const finalizer = typeof FinalizationRegistry !== 'undefined'
-  ? new FinalizationRegistry<Held>((h) => {
-    if (h.generation !== generation) return;
-    h.backend.free(h.storage);
-    liveTensors--; liveBytes -= h.bytes;
-  })
-  : null;
-
-/** Validates a shape and returns its element count. */
-export function checkShape(shape: unknown, fn: string): number {
-  if (!Array.isArray(shape)) throw new TypeError(`${fn}: shape must be an array of integers, got ${String(shape)}`);
-  let n = 1;
-  for (const d of shape) {
+/**
+ * A private copy of a shape, validated: an array of at most MAX_NDIM whole
+ * numbers, each read once, whose element count (counting zero dimensions as
+ * one) is at most MAX_ELEMENTS. Returns the copy and its element count.
+ */
+export function readShape(shape: unknown, fn: string, what = 'shape'): { shape: number[]; size: number } {
+  if (!Array.isArray(shape)) throw new TypeError(`${fn}: ${what} must be an array of integers, got ${describe(shape)}`);
+  const n = shape.length;
+  if (n > MAX_NDIM) throw new RangeError(`${fn}: ${what} has ${n} dimensions, more than the ${MAX_NDIM} supported`);
+  const s = new Array<number>(n);
+  for (let i = 0; i < n; i++) s[i] = shape[i];
+  let size = 1, extent = 1;
+  for (let i = 0; i < n; i++) {
+    const d = s[i];
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      throw new RangeError(`${fn}: shape entries must be non-negative integers, got ${fmtShape(shape as number[])}`);
+      throw new RangeError(`${fn}: ${what} entries must be non-negative integers, got ${fmtValues(s)}`);
     }
-    n *= d;
+    size *= d;
+    extent *= Math.max(d, 1);
+    if (extent > MAX_ELEMENTS) {
+      throw new RangeError(`${fn}: ${what} ${fmtValues(s)} has more than the 2^29 (${MAX_ELEMENTS}) elements a tensor may have`);
+    }
   }
-  if (n > 2 ** 30) throw new RangeError(`${fn}: shape ${fmtShape(shape as number[])} has ${n} elements, more than the 2^30 supported`);
-  return n;
+  return { shape: s, size };
+}
+
+function fmtValues(s: readonly unknown[]): string {
+  return `[${s.map((v) => (typeof v === 'number' ? String(v) : describe(v))).join(', ')}]`;
 }
 
 /**
@@ -67,153 +88,264 @@ export function checkShape(shape: unknown, fn: string): number {
  * String(t);    // 'tensor([[1., 2.],\n        [3., 4.]])'
  * t.dispose();
  */
-export class Tensor {
+export class Tensor implements Buf {
+  /** A number unique to this tensor, used in messages. */
   readonly id: number;
+  /** Dimensions (frozen). */
   readonly shape: readonly number[];
+  /** Number of elements. */
   readonly size: number;
   /** Whether gradients flow to this tensor; set at creation or with `requiresGrad_()`. */
   requiresGrad: boolean;
   /** The accumulated gradient (leaves only), or null. */
   grad: Tensor | null = null;
-  /** @internal */ readonly backend: Backend;
-  /** @internal */ readonly storage: Storage;
-  /** @internal */ _ctx: GradFn | null;
-  /** @internal Bumped by every in-place write; keys cached packed weights. */
-  version = 0;
-  private readonly gen: number;
-  private disposed = false;
-  private guarded = false;
+  /** @internal The storage this tensor views. */
+  readonly storage: Storage;
+  /** @internal Where this tensor starts in its storage, in elements. */
+  readonly offset: number;
+  /** @internal This tensor's claim on its storage. */
+  readonly ref: Ref;
+  /** @internal The op that made this tensor, while its graph lives. */
+  _ctx: GradFn | null = null;
 
   /** @internal Use `tensor()`, `zeros()` and the ops instead. */
-  constructor(shape: readonly number[], backend: Backend, storage: Storage, requiresGrad = false, ctx: GradFn | null = null) {
+  constructor(shape: readonly number[], size: number, storage: Storage, offset = 0) {
     this.id = nextId++;
-    this.shape = shape.slice();
-    let size = 1;
-    for (let i = 0; i < shape.length; i++) size *= shape[i];
+    this.shape = Object.freeze(shape.slice());
     this.size = size;
-    this.backend = backend;
     this.storage = storage;
-    this.requiresGrad = requiresGrad;
-    this._ctx = ctx;
-    this.gen = generation;
-    liveTensors++; liveBytes += this.size * 4;
-    // Tensors made inside tidy() are freed by it; others get the safety net.
-    if (scopes.length) scopes[scopes.length - 1].push(this);
-    else this.guard();
-  }
-
-  /** @internal Registers the tensor with the FinalizationRegistry safety net. */
-  guard(): void {
-    if (this.guarded || !finalizer) return;
-    this.guarded = true;
-    finalizer.register(this, { backend: this.backend, storage: this.storage, bytes: this.size * 4, generation: this.gen }, this);
+    this.offset = offset;
+    this.requiresGrad = false;
+    this.ref = new Ref(storage);
+    adopt(this);
   }
 
   /** Number of dimensions. */
   get ndim(): number { return this.shape.length; }
   /** Whether `dispose()` was called (or the backend was replaced). */
-  get isDisposed(): boolean { return this.disposed || this.gen !== generation; }
+  get isDisposed(): boolean { return this.ref.released || !this.storage.current; }
   /** Whether this tensor was created by the user rather than by an op. */
   get isLeaf(): boolean { return this._ctx === null; }
+  /** @internal The storage's version: bumped by every in-place write. */
+  get version(): number { return this.storage.version; }
+  /** @internal The backend block (a Buf for the kernels); throws DisposedError when the tensor is gone. */
+  get block(): Block { this.check('kernel'); return this.storage.block; }
+  /** @internal The backend. */
+  get backend(): Backend { return this.storage.backend; }
 
   /** @internal Throws DisposedError when the tensor can no longer be used. */
   check(fn: string): this {
-    if (this.disposed) throw new DisposedError(`${fn}: tensor #${this.id} with shape ${fmtShape(this.shape)} was disposed`);
-    if (this.gen !== generation) throw new DisposedError(`${fn}: tensor #${this.id} belongs to a backend that init() replaced`);
+    if (this.ref.released) throw new DisposedError(`${fn}: tensor #${this.id} with shape ${fmtShape(this.shape)} was disposed`);
+    checkCurrent(this.storage, fn, `tensor #${this.id}`);
     return this;
   }
 
-  /** @internal The live view of the data (float32 for wasm, float64 for reference). */
+  /** @internal A copy of the values (float32 on wasm, float64 on the reference backend). */
   values(fn = 'values'): Float32Array | Float64Array {
     this.check(fn);
-    return this.backend.view(this.storage);
+    return this.backend.read(this.storage.block, this.offset, this.size);
   }
 
-  /** A copy of the data as a Float32Array, row-major. */
-  data(): Float32Array { return Float32Array.from(this.values('data')); }
+  /**
+   * A copy of the data as a Float32Array, row-major (a memory copy).
+   * @example tensor([[1, 2], [3, 4]]).data(); // Float32Array [1, 2, 3, 4]
+   */
+  data(): Float32Array {
+    const v = this.values('data');
+    return v instanceof Float32Array ? v : Float32Array.from(v);
+  }
 
-  /** The data as nested arrays (a number for a 0-d tensor). */
+  /**
+   * The data as nested arrays (a number for a 0-d tensor).
+   * @example tensor([[1, 2], [3, 4]]).toArray(); // [[1, 2], [3, 4]]
+   */
   toArray(): NestedNumbers {
     const v = this.values('toArray');
-    const build = (dim: number, off: number): NestedNumbers => {
-      if (dim === this.shape.length) return v[off];
-      const stride = this.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
-      const out: NestedNumbers[] = [];
-      for (let i = 0; i < this.shape[dim]; i++) out.push(build(dim + 1, off + i * stride));
+    const shape = this.shape, nd = shape.length;
+    if (nd === 0) return v[0];
+    const strides = new Array<number>(nd);
+    for (let d = nd - 1, acc = 1; d >= 0; d--) { strides[d] = acc; acc *= shape[d]; }
+    const build = (dim: number, off: number): NestedNumbers[] => {
+      const n = shape[dim];
+      const out: NestedNumbers[] = new Array(n);
+      if (dim === nd - 1) for (let i = 0; i < n; i++) out[i] = v[off + i];
+      else for (let i = 0; i < n; i++) out[i] = build(dim + 1, off + i * strides[dim]);
       return out;
     };
     return build(0, 0);
   }
 
-  /** The value of a one-element tensor. */
+  /**
+   * The value of a one-element tensor.
+   * @example tensor([[5]]).item(); // 5
+   */
   item(): number {
-    const v = this.values('item');
+    this.check('item');
     if (this.size !== 1) throw new ShapeError(`item: only one-element tensors can be converted to a number, got shape ${fmtShape(this.shape)}`);
-    return v[0];
+    return this.backend.read(this.storage.block, this.offset, 1)[0];
   }
 
   /**
-   * Copies `values` into this tensor in place (same number of elements).
-   * Not recorded by autograd; use it for parameters under `noGrad`.
+   * Copies `values` into this tensor in place (same number of elements): a
+   * tensor, nested arrays or a typed array. Not recorded by autograd; a graph
+   * that saved this tensor refuses to run backward afterwards.
+   *
+   * @example
+   * const w = zeros([2]);
+   * w.assign([1, 2]).toArray(); // [1, 2]
    */
   assign(values: Tensor | TensorLike): this {
-    const dst = this.values('assign');
+    this.check('assign');
     let src: ArrayLike<number>;
-    if (values instanceof Tensor) src = values.values('assign');
-    else if (values instanceof Float32Array || values instanceof Float64Array) src = values;
-    else src = flatten(values, 'assign').data;
+    if (values instanceof Tensor) {
+      values.check('assign');
+      if (values.backend !== this.backend) throw new TypeError(`assign: tensors #${values.id} and #${this.id} live on different backends`);
+      src = values.values('assign');
+    } else src = readValues(values, 'assign').data;
     if (src.length !== this.size) {
       throw new ShapeError(`assign: got ${src.length} values for a tensor of shape ${fmtShape(this.shape)} (${this.size} elements)`);
     }
-    for (let i = 0; i < this.size; i++) {
-      if (typeof src[i] !== 'number') throw new TypeError(`assign: value ${i} is not a number: ${String(src[i])}`);
-    }
-    if (src !== dst) dst.set(src);
-    this.version++;
+    this.backend.write(this.storage.block, this.offset, src);
+    this.storage.version++;
     return this;
   }
 
   /** PyTorch's printed form, e.g. `tensor([[19., 25.],\n        [37., 43.]])`. */
   toString(): string {
     if (this.isDisposed) return `tensor(<disposed #${this.id}>)`;
-    return formatTensor(this.values('toString'), this.shape, {
-      requiresGrad: this.requiresGrad,
-      gradFn: this._ctx ? GRAD_FN_NAMES[this._ctx.name] ?? `${this._ctx.name}Backward` : undefined,
-    });
+    const opts = { requiresGrad: this.requiresGrad, gradFn: this._ctx ? GRAD_FN_NAMES[this._ctx.name] ?? `${this._ctx.name}Backward` : undefined };
+    if (this.size <= 1000) {
+      const v = this.values('toString');
+      return formatWith((i) => v[i], this.shape, opts);
+    }
+    // Summarised: read only the printed elements.
+    return formatWith((i) => this.backend.read(this.storage.block, this.offset + i, 1)[0], this.shape, opts);
   }
 
-  /** Frees the data. Harmless to call twice; the tensor throws DisposedError afterwards. */
+  /** Frees the data (once the last view of it is gone). Harmless to call twice; the tensor throws DisposedError afterwards. */
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    if (this.gen !== generation) return;
-    if (this.guarded) finalizer?.unregister(this);
-    this.backend.free(this.storage);
-    (this.backend as { forgetWeight?: (id: number) => void }).forgetWeight?.(this.id);
-    liveTensors--; liveBytes -= this.size * 4;
+    if (this.ref.released) return;
+    unguard(this);
+    this.ref.release();
     if (this.grad) { this.grad.dispose(); this.grad = null; }
     this._ctx = null;
   }
 
-  /** Marks this tensor as a leaf that accumulates gradients. */
-  requiresGrad_(flag = true): this { this.requiresGrad = flag; return this; }
+  /** Marks this tensor as a leaf that accumulates gradients (or not). */
+  requiresGrad_(flag = true): this {
+    if (typeof flag !== 'boolean') throw new TypeError(`requiresGrad_: flag must be a boolean, got ${describe(flag)}`);
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** Reverse-mode differentiation into the leaves' `.grad`; see `backward`. */
+  backward(grad?: Tensor | TensorLike): void { backward(this, grad); }
+  /** A copy without history that does not require grad. */
+  detach(): Tensor { this.check('detach'); return noGrad(() => ew.clone(this)); }
+
+  /** `add(this, other)` */ add(other: Operand): Tensor { return ew.add(this, other); }
+  /** `sub(this, other)` */ sub(other: Operand): Tensor { return ew.sub(this, other); }
+  /** `mul(this, other)` */ mul(other: Operand): Tensor { return ew.mul(this, other); }
+  /** `div(this, other)` */ div(other: Operand): Tensor { return ew.div(this, other); }
+  /** `pow(this, exponent)` */ pow(exponent: Operand): Tensor { return ew.pow(this, exponent); }
+  /** `maximum(this, other)` */ maximum(other: Operand): Tensor { return ew.maximum(this, other); }
+  /** `minimum(this, other)` */ minimum(other: Operand): Tensor { return ew.minimum(this, other); }
+  /** `eq(this, other)` */ eq(other: Operand): Tensor { return ew.eq(this, other); }
+  /** `ne(this, other)` */ ne(other: Operand): Tensor { return ew.ne(this, other); }
+  /** `lt(this, other)` */ lt(other: Operand): Tensor { return ew.lt(this, other); }
+  /** `le(this, other)` */ le(other: Operand): Tensor { return ew.le(this, other); }
+  /** `gt(this, other)` */ gt(other: Operand): Tensor { return ew.gt(this, other); }
+  /** `ge(this, other)` */ ge(other: Operand): Tensor { return ew.ge(this, other); }
+  /** `neg(this)` */ neg(): Tensor { return ew.neg(this); }
+  /** `square(this)` */ square(): Tensor { return ew.square(this); }
+  /** `relu(this)` */ relu(): Tensor { return ew.relu(this); }
+  /** `leakyRelu(this, negativeSlope)` */ leakyRelu(negativeSlope?: number): Tensor { return ew.leakyRelu(this, negativeSlope); }
+  /** `exp(this)` */ exp(): Tensor { return ew.exp(this); }
+  /** `log(this)` */ log(): Tensor { return ew.log(this); }
+  /** `sigmoid(this)` */ sigmoid(): Tensor { return ew.sigmoid(this); }
+  /** `tanh(this)` */ tanh(): Tensor { return ew.tanh(this); }
+  /** `sqrt(this)` */ sqrt(): Tensor { return ew.sqrt(this); }
+  /** `abs(this)` */ abs(): Tensor { return ew.abs(this); }
+  /** `sign(this)` */ sign(): Tensor { return ew.sign(this); }
+  /** `clamp(this, min, max)` */ clamp(min?: number | null, max?: number | null): Tensor { return ew.clamp(this, min, max); }
+  /** `clone(this)` */ clone(): Tensor { return ew.clone(this); }
+  /** `sum(this, dim, keepdim)` */ sum(dim?: number | readonly number[] | null, keepdim?: boolean): Tensor { return red.sum(this, dim, keepdim); }
+  /** `mean(this, dim, keepdim)` */ mean(dim?: number | readonly number[] | null, keepdim?: boolean): Tensor { return red.mean(this, dim, keepdim); }
+  /** `max(this, dim, keepdim)` */ max(dim?: number | readonly number[] | null, keepdim?: boolean): Tensor { return red.max(this, dim, keepdim); }
+  /** `min(this, dim, keepdim)` */ min(dim?: number | readonly number[] | null, keepdim?: boolean): Tensor { return red.min(this, dim, keepdim); }
+  /** `argmax(this, dim, keepdim)` */ argmax(dim?: number | null, keepdim?: boolean): Tensor { return red.argmax(this, dim, keepdim); }
+  /** `argmin(this, dim, keepdim)` */ argmin(dim?: number | null, keepdim?: boolean): Tensor { return red.argmin(this, dim, keepdim); }
+  /** `reshape(this, shape)` */ reshape(shape: readonly number[]): Tensor { return shp.reshape(this, shape); }
+  /** `flatten(this, startDim, endDim)` */ flatten(startDim?: number, endDim?: number): Tensor { return shp.flatten(this, startDim, endDim); }
+  /** `transpose(this, dim0, dim1)` */ transpose(dim0: number, dim1: number): Tensor { return shp.transpose(this, dim0, dim1); }
+  /** `permute(this, dims)` */ permute(dims: readonly number[]): Tensor { return shp.permute(this, dims); }
 }
 
-/** @internal Makes an output tensor on the active backend. */
-export function empty(shape: readonly number[], fn: string, requiresGrad = false, ctx: GradFn | null = null): Tensor {
-  const backend = getBackend(fn);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return new Tensor(shape, backend, backend.alloc(n), requiresGrad, ctx);
+/**
+ * @internal A new tensor of `shape` on the active backend (contents undefined).
+ * An allocation failure is a RangeError that names `fn` and the shape.
+ */
+export function empty(shape: readonly number[], fn: string): Tensor {
+  const be = getBackend(fn);
+  let size = 1;
+  for (let i = 0; i < shape.length; i++) size *= shape[i];
+  let block: Block;
+  try {
+    block = be.alloc(size);
+  } catch (e) {
+    if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) {
+      throw new RangeError(`${fn}: output of shape ${fmtShape(shape)}: ${e.message.slice('wasmconv: '.length)}`);
+    }
+    throw e;
+  }
+  return new Tensor(shape, size, new Storage(be, block, size));
 }
 
-/** Flattens nested arrays, inferring the shape and checking it is rectangular and numeric. */
-export function flatten(data: unknown, fn: string): { data: number[]; shape: number[] } {
+/** @internal A tensor that views `t`'s storage with another shape (same elements, same version). */
+export function view(t: Tensor, shape: readonly number[], size: number, offset = t.offset): Tensor {
+  return new Tensor(shape, size, t.storage, offset);
+}
+
+function isNumericArray(v: unknown): v is NumericArray {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
+}
+
+/** Whether a typed array's buffer was detached (transferred or after memory growth). */
+function detached(a: NumericArray): boolean {
+  if (a.buffer instanceof ArrayBuffer === false) return false; // shared buffers cannot be detached
+  try {
+    new Uint8Array(a.buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * @internal A private flat copy of `data` with its inferred shape: a number,
+ * nested arrays (rectangular, numeric, at most MAX_NDIM deep, each element
+ * read once) or a numeric typed array (copied).
+ */
+export function readValues(data: unknown, fn: string): { data: ArrayLike<number>; shape: number[] } {
   if (typeof data === 'number') return { data: [data], shape: [] };
-  if (!Array.isArray(data)) throw new TypeError(`${fn}: data must be a number, a nested array of numbers or a Float32Array, got ${describe(data)}`);
+  if (isNumericArray(data)) {
+    if (detached(data)) throw new TypeError(`${fn}: the typed array's buffer is detached (transferred, or a view of memory that has since grown)`);
+    return { data: data.slice(), shape: [data.length] };
+  }
+  if (ArrayBuffer.isView(data)) throw new TypeError(`${fn}: data must be a number, nested arrays or a numeric typed array, got a ${data.constructor.name}`);
+  if (!Array.isArray(data)) throw new TypeError(`${fn}: data must be a number, a nested array of numbers or a numeric typed array, got ${describe(data)}`);
+  // The shape, from the first element of each level (a cyclic array ends at the depth limit).
   const shape: number[] = [];
-  for (let d: unknown = data; Array.isArray(d); d = d[0]) shape.push(d.length);
+  let size = 1;
+  for (let d: unknown = data; Array.isArray(d); d = d[0]) {
+    if (shape.length === MAX_NDIM) throw new RangeError(`${fn}: nested arrays deeper than ${MAX_NDIM} dimensions (a cyclic array?)`);
+    shape.push(d.length);
+    size *= Math.max(d.length, 1);
+    if (size > MAX_ELEMENTS) throw new RangeError(`${fn}: nested arrays of shape ${fmtShape(shape)}... have more than the 2^29 elements a tensor may have`);
+  }
   const out: number[] = [];
-  const walk = (d: unknown, dim: number, path: number[]): void => {
+  const path: number[] = [];
+  const walk = (d: unknown, dim: number): void => {
     if (dim === shape.length) {
       if (typeof d !== 'number') throw new TypeError(`${fn}: element [${path.join(', ')}] is not a number: ${describe(d)}`);
       out.push(d);
@@ -222,26 +354,31 @@ export function flatten(data: unknown, fn: string): { data: number[]; shape: num
     if (!Array.isArray(d) || d.length !== shape[dim]) {
       throw new ShapeError(`${fn}: ragged nested array: element [${path.join(', ')}] has ${Array.isArray(d) ? `length ${d.length}` : describe(d)}, expected length ${shape[dim]}`);
     }
-    for (let i = 0; i < d.length; i++) walk(d[i], dim + 1, [...path, i]);
+    for (let i = 0; i < shape[dim]; i++) {
+      path.push(i);
+      walk(d[i], dim + 1);
+      path.pop();
+    }
   };
-  walk(data, 0, []);
+  walk(data, 0);
   return { data: out, shape };
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `an array of length ${v.length}`;
-  if (typeof v === 'object') return `a ${(v as object).constructor?.name ?? 'object'}`;
-  return String(v);
 }
 
 /** Options for creating tensors. */
 export interface TensorOptions { requiresGrad?: boolean }
 
+/** @internal Reads `requiresGrad` from creation options. */
+export function readOptions(opts: unknown, fn: string): boolean {
+  if (opts === undefined) return false;
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object, got ${describe(opts)}`);
+  const rg = (opts as TensorOptions).requiresGrad;
+  if (rg !== undefined && typeof rg !== 'boolean') throw new TypeError(`${fn}: requiresGrad must be a boolean, got ${describe(rg)}`);
+  return rg === true;
+}
+
 /**
- * Creates a tensor from a number, nested arrays, a `number[]` or a `Float32Array`
- * (with `shape` for flat data).
+ * Creates a tensor from a number, nested arrays or a numeric typed array (with
+ * `shape` for flat data). Values are converted to float32 and copied.
  *
  * @example
  * tensor([[0, 1, 2], [3, 4, 5]]).shape;          // [2, 3]
@@ -250,31 +387,18 @@ export interface TensorOptions { requiresGrad?: boolean }
  * tensor(3).item();                              // 3 (a 0-d tensor)
  * tensor([1, -1], [1, 2], { requiresGrad: true });
  */
-export function tensor(data: TensorLike, shape?: readonly number[], opts: TensorOptions = {}): Tensor {
-  let flat: ArrayLike<number>;
-  let inferred: number[];
-  if (data instanceof Float32Array || data instanceof Float64Array) {
-    flat = data; inferred = [data.length];
-  } else {
-    const f = flatten(data, 'tensor');
-    flat = f.data; inferred = f.shape;
+export function tensor(data: TensorLike, shape?: readonly number[], opts?: TensorOptions): Tensor {
+  const fn = 'tensor';
+  const v = readValues(data, fn);
+  const s = shape === undefined ? { shape: v.shape, size: v.data.length } : readShape(shape, fn);
+  if (s.size !== v.data.length) {
+    throw new ShapeError(`${fn}: ${v.data.length} values do not fit shape ${fmtShape(s.shape)} (${s.size} elements)`);
   }
-  const finalShape = shape === undefined ? inferred : [...shape];
-  const n = checkShape(finalShape, 'tensor');
-  if (n !== flat.length) {
-    throw new ShapeError(`tensor: ${flat.length} values do not fit shape ${fmtShape(finalShape)} (${n} elements)`);
-  }
-  checkOpts(opts, 'tensor');
-  const t = empty(finalShape, 'tensor', !!opts.requiresGrad);
-  t.values().set(flat);
+  const rg = readOptions(opts, fn);
+  const t = empty(s.shape, fn);
+  t.backend.write(t.storage.block, 0, v.data);
+  t.requiresGrad = rg;
   return t;
-}
-
-function checkOpts(opts: TensorOptions, fn: string): void {
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object, got ${String(opts)}`);
-  if (opts.requiresGrad !== undefined && typeof opts.requiresGrad !== 'boolean') {
-    throw new TypeError(`${fn}: requiresGrad must be a boolean, got ${String(opts.requiresGrad)}`);
-  }
 }
 
 /**
@@ -283,115 +407,26 @@ function checkOpts(opts: TensorOptions, fn: string): void {
  * @example
  * full([2, 2], 7).toArray(); // [[7, 7], [7, 7]]
  */
-export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
+export function full(shape: readonly number[], value: number, opts?: TensorOptions): Tensor {
   return filled(shape, value, opts, 'full');
 }
 
-function filled(shape: readonly number[], value: number, opts: TensorOptions, fn: string): Tensor {
-  checkShape(shape, fn);
+function filled(shape: readonly number[], value: unknown, opts: TensorOptions | undefined, fn: string): Tensor {
+  const s = readShape(shape, fn);
   if (typeof value !== 'number') throw new TypeError(`${fn}: value must be a number, got ${describe(value)}`);
-  checkOpts(opts, fn);
-  const t = empty(shape, fn, !!opts.requiresGrad);
-  t.values().fill(value);
+  const rg = readOptions(opts, fn);
+  const t = empty(s.shape, fn);
+  ew.fillInPlace(t, value);
+  t.requiresGrad = rg;
   return t;
 }
 
 /** A tensor of zeros. @example zeros([2, 3]).toArray(); // [[0, 0, 0], [0, 0, 0]] */
-export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+export function zeros(shape: readonly number[], opts?: TensorOptions): Tensor {
   return filled(shape, 0, opts, 'zeros');
 }
 
 /** A tensor of ones. @example ones([6, 8]).size; // 48 */
-export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+export function ones(shape: readonly number[], opts?: TensorOptions): Tensor {
   return filled(shape, 1, opts, 'ones');
-}
-
-/** Number of live tensors, their bytes, and the size of the WebAssembly memory. */
-export interface MemoryInfo { tensors: number; bytes: number; wasmBytes: number }
-
-/**
- * What the engine holds: live tensors, their bytes, and the bytes of the
- * WebAssembly memory (which grows but never shrinks).
- *
- * @example
- * const before = memory().tensors;
- * tidy(() => corr2d(ones([6, 8]), tensor([[1, -1]])));
- * memory().tensors === before; // true
- */
-export function memory(): MemoryInfo {
-  const b = currentBackend();
-  return { tensors: liveTensors, bytes: liveBytes, wasmBytes: b && b.name === 'wasm' ? b.memoryBytes() : 0 };
-}
-
-
-function collect(x: unknown, out: Set<Tensor>): void {
-  if (x instanceof Tensor) out.add(x);
-  else if (Array.isArray(x)) for (const v of x) collect(v, out);
-  else if (x && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) for (const v of Object.values(x)) collect(v, out);
-}
-
-/**
- * Runs `fn` and disposes every tensor created inside it, except the tensors it
- * returns (alone, in an array or in a plain object) and those passed to `keep`.
- * Scopes nest; returned tensors belong to the enclosing scope.
- *
- * @example
- * const y = tidy(() => corr2d(X, K).mul(2)); // the corr2d result is freed, y is kept
- */
-export function tidy<T>(fn: () => T): T {
-  if (typeof fn !== 'function') throw new TypeError(`tidy: expected a function, got ${describe(fn)}`);
-  const scope: Tensor[] = [];
-  scopes.push(scope);
-  const depth = scopes.length;
-  let result: T;
-  try {
-    result = fn();
-    if (result instanceof Promise) throw new TypeError('tidy: the function must be synchronous; it returned a Promise');
-  } catch (e) {
-    if (scopes.length >= depth) scopes.length = depth - 1;
-    for (const t of scope) if (!keptForever.has(t)) t.dispose();
-    throw e;
-  }
-  scopes.length = depth - 1;
-  const kept = new Set<Tensor>();
-  collect(result, kept);
-  const outer = scopes.length ? scopes[scopes.length - 1] : null;
-  // Newest first: the allocator then mostly frees its topmost block.
-  for (let k = scope.length - 1; k >= 0; k--) {
-    const t = scope[k];
-    if (kept.has(t)) { if (outer) outer.push(t); else t.guard(); }
-    else if (!keptForever.has(t)) t.dispose();
-  }
-  return result;
-}
-
-const keptForever = new WeakSet<Tensor>();
-
-/**
- * Exempts a tensor from disposal by the enclosing `tidy` scopes.
- * @example const w = tidy(() => keep(randn([3, 3]))); // survives the scope
- */
-export function keep<T extends Tensor>(t: T): T {
-  keptForever.add(t);
-  t.guard();
-  return t;
-}
-
-/** @internal Whether ops record gradients right now. */
-export function isGradEnabled(): boolean { return gradEnabled; }
-
-/**
- * Runs `fn` without recording gradients: its results have no history and need none.
- *
- * @example
- * noGrad(() => w.assign(w.sub(w.grad!.mul(0.1))));
- */
-export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
 }

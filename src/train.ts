@@ -2,7 +2,8 @@ import { ShapeError, fmtShape } from './errors';
 import { mseLoss } from './nn/loss';
 import { SGD } from './optim/sgd';
 import type { Optimizer } from './optim/optimizer';
-import { Tensor, tidy } from './tensor';
+import { describe, tidy } from './engine';
+import { Tensor } from './tensor';
 
 /** Anything with a forward pass and parameters, such as `nn.Conv2D`. */
 export interface Model {
@@ -67,19 +68,27 @@ export function fit(model: Model, x: Tensor, y: Tensor, opts: FitOptions): { los
   else if (lossSpec === 'sse') lossFn = (a, b) => mseLoss(a, b, { reduction: 'sum' });
   else if (typeof lossSpec === 'function') lossFn = lossSpec;
   else throw new RangeError(`${fn}: loss must be 'mse', 'sse' or a function, got ${JSON.stringify(lossSpec)}`);
-  const log = opts.log;
+  const log = opts.log, onEpoch = opts.onEpoch;
+  if (log !== undefined && typeof log !== 'boolean' && typeof log !== 'function' && !(typeof log === 'number' && Number.isInteger(log) && log >= 1)) {
+    throw new RangeError(`${fn}: log must be true, a positive integer or a function, got ${describe(log)}`);
+  }
+  if (onEpoch !== undefined && typeof onEpoch !== 'function') throw new TypeError(`${fn}: onEpoch must be a function, got ${describe(onEpoch)}`);
+  if (opts.optimizer !== undefined && (typeof opts.optimizer?.step !== 'function' || typeof opts.optimizer?.zeroGrad !== 'function')) {
+    throw new TypeError(`${fn}: optimizer must have step() and zeroGrad(), got ${describe(opts.optimizer)}`);
+  }
   const every = log === true || typeof log === 'function' ? Math.max(1, Math.round(epochs / 5)) : typeof log === 'number' ? log : 0;
-  if (typeof log === 'number' && !(Number.isInteger(log) && log >= 1)) throw new RangeError(`${fn}: log must be true, a positive integer or a function, got ${log}`);
   const print = typeof log === 'function' ? log : (line: string) => console.log(line);
 
   const losses: number[] = [];
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const value = tidy(() => {
       const yhat = model.forward(x);
+      if (!(yhat instanceof Tensor)) throw new TypeError(`${fn}: model.forward must return a Tensor, got ${describe(yhat)}`);
       if (fmtShape(yhat.shape) !== fmtShape(y.shape)) {
         throw new ShapeError(`${fn}: model output shape ${fmtShape(yhat.shape)} does not match y shape ${fmtShape(y.shape)}`);
       }
       const l = lossFn(yhat, y);
+      if (!(l instanceof Tensor)) throw new TypeError(`${fn}: the loss function must return a Tensor, got ${describe(l)}`);
       if (l.size !== 1) throw new ShapeError(`${fn}: the loss must have one element, got shape ${fmtShape(l.shape)}`);
       optimizer.zeroGrad();
       l.backward();
@@ -87,7 +96,7 @@ export function fit(model: Model, x: Tensor, y: Tensor, opts: FitOptions): { los
       return l.item();
     });
     losses.push(value);
-    opts.onEpoch?.(epoch, value);
+    onEpoch?.(epoch, value);
     if (every && epoch % every === 0) print(`epoch ${epoch}, loss ${value.toFixed(3)}`);
   }
   return { loss: losses };

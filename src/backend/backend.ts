@@ -1,3 +1,7 @@
+import type { Block, Fields, Kernel, Params } from './layout';
+
+export type { Block, Buf, WasmBlock } from './layout';
+
 /**
  * Geometry of one 2-D convolution, computed once by `conv2dInfo` (src/ops/conv_info.ts)
  * and handed to the kernels of every backend. NCHW input, OIHW weight.
@@ -15,29 +19,36 @@ export interface ConvGeometry {
   /** groups */ G: number;
 }
 
-/** A tensor's data as a backend stores it. */
-export type Storage = WasmStorage | Float64Array;
-
-/** A block of WebAssembly linear memory: byte offset and element count. */
-export interface WasmStorage { readonly ptr: number; readonly length: number; }
+/** The instruction set of a WebAssembly build. */
+export type BuildKind = 'relaxed-simd' | 'simd' | 'no-simd';
 
 /**
- * What the op layer needs from a backend: storage and the convolution kernels.
- * Element-wise work happens in JS over `view()`, which both backends provide.
+ * Everything the op layer uses from a backend: blocks of memory, copies in and
+ * out at memory speed, and `run`, the one path by which every op reaches its
+ * kernel (a family of the registry, src/backend/registry.ts).
  */
 export interface Backend {
   readonly name: 'wasm' | 'reference';
-  alloc(length: number): Storage;
-  free(s: Storage): void;
-  /** A typed-array view of the storage, valid until the next allocation. */
-  view(s: Storage): Float32Array | Float64Array;
-  conv2dForward(g: ConvGeometry, x: Storage, w: Storage, bias: Storage | null, y: Storage, weightKey?: WeightKey): void;
-  conv2dBackwardInput(g: ConvGeometry, dy: Storage, w: Storage, dx: Storage, weightKey?: WeightKey): void;
-  conv2dBackwardWeight(g: ConvGeometry, x: Storage, dy: Storage, dw: Storage): void;
-  conv2dBackwardBias(g: ConvGeometry, dy: Storage, db: Storage): void;
-  /** Bytes of backing memory (WebAssembly memory size, or JS array bytes). */
+  /** The WebAssembly build, or null for the reference backend. */
+  readonly build: BuildKind | 'debug' | null;
+  /** Threads kernels run on right now. */
+  readonly threads: number;
+  /** Bytes a block of `floats` elements occupies (float32 on wasm, float64 on reference). */
+  readonly bytesPerElement: number;
+  /** Whether `dispose()` was called. */
+  readonly disposed: boolean;
+  /** Allocates `floats` elements; throws a RangeError naming the bytes when memory is exhausted. */
+  alloc(floats: number): Block;
+  /** Frees a block from `alloc`, once. */
+  free(block: Block): void;
+  /** A copy of elements [offset, offset + length) of a block. */
+  read(block: Block, offset: number, length: number): Float32Array | Float64Array;
+  /** Copies `src` into a block at element `offset`. */
+  write(block: Block, offset: number, src: ArrayLike<number>): void;
+  /** Runs a kernel family over its work units (split over threads when worth it). */
+  run<F extends Fields>(k: Kernel<F>, p: Params<F>): void;
+  /** Bytes of backing memory (the WebAssembly memory, or the reference backend's arrays). */
   memoryBytes(): number;
+  /** Frees everything and ends every worker the backend started. */
+  dispose(): void;
 }
-
-/** Identifies a weight's contents so that packed copies can be reused: tensor id and version. */
-export interface WeightKey { id: number; version: number; }

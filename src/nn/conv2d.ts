@@ -1,9 +1,10 @@
 import { ShapeError, fmtShape } from '../errors';
-import { conv2d, rand, conv2dInfo, type Conv2dOptions } from '../ops/index';
-import { corr2dBias } from '../ops/conv';
-import { getBackend } from '../engine';
-import { uniformInto } from '../ops/random';
-import { Tensor, keep, zeros, empty } from '../tensor';
+import { conv2d, corr2dBias } from '../ops/conv';
+import { conv2dInfo, type Conv2dOptions } from '../ops/conv_info';
+import { describe, getBackend, keep } from '../engine';
+import { rand, uniformInto } from '../ops/random';
+import { rngFor } from '../random';
+import { Tensor, zeros, empty } from '../tensor';
 
 /** Options of the PyTorch-style `Conv2D` (as `torch.nn.Conv2d`). */
 export interface Conv2DOptions extends Conv2dOptions {
@@ -60,8 +61,14 @@ export class Conv2D {
       const [kh, kw] = kernelPair(a, 'Conv2D');
       this.chapterForm = true;
       this.options = {};
-      this.weight = keep(rand([kh, kw], { requiresGrad: true }));
-      this.bias = keep(zeros([1], { requiresGrad: true }));
+      const weight = keep(rand([kh, kw], { requiresGrad: true }));
+      try {
+        this.bias = keep(zeros([1], { requiresGrad: true }));
+      } catch (e) {
+        weight.dispose();
+        throw e;
+      }
+      this.weight = weight;
       return;
     }
     if (typeof a !== 'number' || b === undefined) {
@@ -71,7 +78,10 @@ export class Conv2D {
     const [kh, kw] = kernelPair(k, 'Conv2D');
     if (opts === null || typeof opts !== 'object') throw new TypeError(`Conv2D: options must be an object, got ${String(opts)}`);
     const { bias = true, seed, ...convOpts } = opts;
-    if (typeof bias !== 'boolean') throw new TypeError(`Conv2D: bias must be a boolean, got ${String(bias)}`);
+    if (typeof bias !== 'boolean') throw new TypeError(`Conv2D: bias must be a boolean, got ${describe(bias)}`);
+    // Every option is checked before anything is allocated.
+    const rngW = rngFor(seed, 'Conv2D');
+    const rngB = seed === undefined ? rngW : rngFor(seed + 1, 'Conv2D');
     const groups = convOpts.groups ?? 1;
     if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`Conv2D: groups must be a positive integer, got ${String(groups)}`);
     if (C % groups !== 0) throw new ShapeError(`Conv2D: groups (${groups}) must divide inChannels (${C})`);
@@ -85,8 +95,14 @@ export class Conv2D {
     this.options = convOpts;
     const fanIn = (C / groups) * kh * kw;
     const bound = 1 / Math.sqrt(fanIn);
-    this.weight = keep(uniformInto(empty([O, C / groups, kh, kw], 'Conv2D', true), -bound, bound, seed));
-    this.bias = bias ? keep(uniformInto(empty([O], 'Conv2D', true), -bound, bound, seed === undefined ? undefined : seed + 1)) : null;
+    const weight = keep(uniformInto(empty([O, C / groups, kh, kw], 'Conv2D'), -bound, bound, rngW).requiresGrad_());
+    try {
+      this.bias = bias ? keep(uniformInto(empty([O], 'Conv2D'), -bound, bound, rngB).requiresGrad_()) : null;
+    } catch (e) {
+      weight.dispose();
+      throw e;
+    }
+    this.weight = weight;
   }
 
   /** The layer's output for `x`. */

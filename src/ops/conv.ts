@@ -1,8 +1,14 @@
-import type { ConvGeometry } from '../backend/backend';
+import type { Backend, ConvGeometry } from '../backend/backend';
+import type { Buf } from '../backend/layout';
+import {
+  PACK, conv2dBackwardBias, conv2dBackwardInputGemm, conv2dBackwardWeightDirect, conv2dBackwardWeightGemm,
+  conv2dForwardDirect, conv2dForwardGemm, conv2dPack,
+} from '../backend/registry';
+import { describe } from '../engine';
 import { ShapeError, fmtShape } from '../errors';
-import { Tensor, empty } from '../tensor';
-import { checkSameBackend, operand, output } from './elementwise';
+import type { Tensor } from '../tensor';
 import { conv2dInfo, type Conv2dOptions } from './conv_info';
+import { output, record, run, sameBackend, tensorArg } from './op';
 
 /** Options of `conv2d`: `torch.nn.functional.conv2d`'s, with the bias among them. */
 export interface Conv2dArgs extends Conv2dOptions {
@@ -10,53 +16,108 @@ export interface Conv2dArgs extends Conv2dOptions {
   bias?: Tensor | null;
 }
 
-function tensorArg(x: unknown, fn: string, name: string): Tensor {
-  const t = operand(x, fn, name);
-  if (!(t instanceof Tensor)) throw new TypeError(`${fn}: ${name} must be a Tensor, got a number`);
-  return t;
+/**
+ * The forward kernel for a shape: direct for stride 1 with few output channels
+ * per group (the chapter's corr2d, image filters, depthwise), where a 4-row GEMM
+ * tile would be mostly empty; packed GEMM otherwise.
+ */
+export function chooseForward(g: ConvGeometry): typeof conv2dForwardDirect {
+  return g.SH === 1 && g.SW === 1 && g.O / g.G < 4 && g.C / g.G <= 8 ? conv2dForwardDirect : conv2dForwardGemm;
 }
 
-/** Forward convolution of validated operands with its gradient function. */
-function convolve(fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, outShape: number[]): Tensor {
-  const inputs = b ? [x, w, b] : [x, w];
-  const y = output(outShape, fn, inputs, (dy) => {
-    const be = x.backend;
-    const grads: Array<Tensor | null> = [null, null];
-    try {
-      if (x.requiresGrad) {
-        grads[0] = empty(x.shape, fn);
-        be.conv2dBackwardInput(g, dy.storage, w.check(fn).storage, grads[0].storage, { id: w.id, version: w.version });
-      }
-      if (w.requiresGrad) {
-        grads[1] = empty(w.shape, fn);
-        be.conv2dBackwardWeight(g, x.check(fn).storage, dy.storage, grads[1].storage);
-      }
-      if (b) {
-        grads.push(b.requiresGrad ? empty(b.shape, fn) : null);
-        if (grads[2]) be.conv2dBackwardBias(g, dy.storage, grads[2].storage);
-      }
-    } catch (e) {
-      // Nothing half-made survives a failure (e.g. memory exhausted).
-      for (const t of grads) t?.dispose();
-      throw named(e, `${fn} backward`, x, w);
-    }
-    return grads;
-  });
+/** The weight-gradient kernel for a shape: direct where the forward pass is. */
+export function chooseBackwardWeight(g: ConvGeometry): typeof conv2dBackwardWeightDirect {
+  return chooseForward(g) === conv2dForwardDirect ? conv2dBackwardWeightDirect : conv2dBackwardWeightGemm;
+}
+
+/** Weight columns per backward-weight unit: 8, or 2 when that would leave fewer than 8 units. */
+export const weightBlock = (g: ConvGeometry): number => (g.G * Math.ceil(((g.C / g.G) * g.KH * g.KW) / 8) >= 8 ? 8 : 2);
+
+/**
+ * The input gradient of a stride-1 convolution is itself a stride-1 correlation:
+ * of the output gradient, padded by d*(k-1) - p, with the weight flipped in both
+ * spatial axes and its channel axes swapped within each group. Returns that
+ * correlation's geometry, or null when the padding is too large for it.
+ */
+export function transposedGeometry(g: ConvGeometry): ConvGeometry | null {
+  const PH = g.DH * (g.KH - 1) - g.PH, PW = g.DW * (g.KW - 1) - g.PW;
+  if (g.SH !== 1 || g.SW !== 1 || PH < 0 || PW < 0) return null;
+  return { N: g.N, C: g.O, H: g.OH, W: g.OW, O: g.C, KH: g.KH, KW: g.KW, OH: g.H, OW: g.W, SH: 1, SW: 1, PH, PW, DH: g.DH, DW: g.DW, G: g.G };
+}
+
+/** Floats of a weight packed in layout `mode` for geometry g (see assembly/conv2d_pack.ts). */
+function packedLength(g: ConvGeometry, mode: number): number {
+  const Cg = g.C / g.G, Og = g.O / g.G, KK = g.KH * g.KW;
+  if (mode === PACK.FORWARD) return g.G * Math.ceil(Og / 4) * 4 * Cg * KK;
+  if (mode === PACK.TRANSPOSED) return g.G * Math.ceil((Cg * KK) / 4) * 4 * Og;
+  if (mode === PACK.FLIP) return g.O * Cg * KK;
+  return g.G * Math.ceil(Cg / 4) * 4 * Og * KK; // FLIP_FORWARD
+}
+
+/**
+ * The weight in layout `mode`, derived from w's storage and cached there: the
+ * key names everything the packed data depends on besides the weight's values
+ * (layout, where the weight starts, groups, channels, kernel size, build);
+ * the storage rebuilds it when its version changed and frees it with itself.
+ */
+function packed(be: Backend, w: Tensor, g: ConvGeometry, mode: number, fn: string): Buf {
+  const key = `conv2d/${mode}/${w.offset}/${g.G},${g.O},${g.C},${g.KH},${g.KW}/${be.build}`;
   try {
-    x.backend.conv2dForward(g, x.storage, w.storage, b ? b.storage : null, y.storage, { id: w.id, version: w.version });
+    return w.storage.derive(key, packedLength(g, mode), (dst) => run(be, conv2dPack, { ...g, mode, w, y: dst }, fn, []));
+  } catch (e) {
+    if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) {
+      throw new RangeError(`${fn}: packed copy of weight ${fmtShape(w.shape)}: ${e.message.slice('wasmconv: '.length)}`);
+    }
+    throw e;
+  }
+}
+
+/** y = conv(x, w) + b into y. */
+function forward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, y: Tensor): void {
+  const k = chooseForward(g);
+  const wb = k === conv2dForwardDirect ? w : packed(be, w, g, PACK.FORWARD, fn);
+  run(be, k, { ...g, x, w: wb, bias: b, y }, fn, []);
+}
+
+/** The three gradients of a convolution, for those of x, w, b that require one. */
+function backward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, dy: Tensor): Array<Tensor | null> {
+  const grads: Array<Tensor | null> = [null, null];
+  if (x.requiresGrad) {
+    const dx = grads[0] = output(x.shape, fn);
+    const gt = transposedGeometry(g);
+    if (gt && (chooseForward(gt) === conv2dForwardDirect || gt.O / gt.G >= 8)) {
+      // Stride 1: a correlation of dy with the flipped weight, on a forward kernel
+      // (when its output channels fill the GEMM tile; else the col2im GEMM is faster).
+      const k = chooseForward(gt);
+      const wf = packed(be, w, g, k === conv2dForwardDirect ? PACK.FLIP : PACK.FLIP_FORWARD, fn);
+      run(be, k, { ...gt, x: dy, w: wf, y: dx }, fn, []);
+    } else {
+      run(be, conv2dBackwardInputGemm, { ...g, dy, w: packed(be, w, g, PACK.TRANSPOSED, fn), dx }, fn, []);
+    }
+  }
+  if (w.requiresGrad) {
+    const dw = grads[1] = output(w.shape, fn);
+    run(be, chooseBackwardWeight(g), { ...g, KB: weightBlock(g), x, dy, dw }, fn, []);
+  }
+  if (b) {
+    const db = b.requiresGrad ? output(b.shape, fn) : null;
+    grads.push(db);
+    if (db) run(be, conv2dBackwardBias, { ...g, dy, db }, fn, []);
+  }
+  return grads;
+}
+
+/** Forward convolution of validated operands, with its gradient function. */
+function convolve(fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, outShape: number[]): Tensor {
+  const be = x.backend;
+  const y = output(outShape, fn);
+  try {
+    forward(be, fn, g, x, w, b, y);
   } catch (e) {
     y.dispose();
-    throw named(e, fn, x, w);
+    throw e;
   }
-  return y;
-}
-
-/** Prefixes an allocation failure with the op and its shapes. */
-function named(e: unknown, fn: string, x: Tensor, w: Tensor): unknown {
-  if (e instanceof RangeError && e.message.startsWith('wasmconv:')) {
-    return new RangeError(`${fn}: input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)}: ${e.message.slice('wasmconv: '.length)}`);
-  }
-  return e;
+  return record(y, fn, b ? [x, w, b] : [x, w], [x, w], (dy) => backward(be, `${fn} backward`, g, x, w, b, dy));
 }
 
 /**
@@ -73,9 +134,10 @@ function named(e: unknown, fn: string, x: Tensor, w: Tensor): unknown {
 export function conv2d(x: Tensor, weight: Tensor, opts: Conv2dArgs = {}): Tensor {
   const fn = 'conv2d';
   const xt = tensorArg(x, fn, 'input'), wt = tensorArg(weight, fn, 'weight');
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object, got ${String(opts)}`);
-  const b = opts.bias === undefined || opts.bias === null ? null : tensorArg(opts.bias, fn, 'bias');
-  checkSameBackend(fn, xt, wt, ...(b ? [b] : []));
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object, got ${describe(opts)}`);
+  const bias = opts.bias;
+  const b = bias === undefined || bias === null ? null : tensorArg(bias, fn, 'bias');
+  sameBackend(fn, xt, wt, ...(b ? [b] : []));
   const g = conv2dInfo(xt.shape, wt.shape, opts, fn);
   if (b && (b.ndim !== 1 || b.shape[0] !== g.O)) {
     throw new ShapeError(`${fn}: bias must have shape [${g.O}] (one per output channel), got ${fmtShape(b.shape)}`);
@@ -102,12 +164,12 @@ export function corr2dBias(X: Tensor, K: Tensor, bias: Tensor | null, fn = 'corr
   const x = tensorArg(X, fn, 'X'), k = tensorArg(K, fn, 'K');
   if (x.ndim !== 2) throw new ShapeError(`${fn}: X must be 2-D (h, w), got shape ${fmtShape(x.shape)}`);
   if (k.ndim !== 2) throw new ShapeError(`${fn}: K must be 2-D (kh, kw), got shape ${fmtShape(k.shape)}`);
-  checkSameBackend(fn, x, k);
+  const b = bias === null ? null : tensorArg(bias, fn, 'bias');
+  sameBackend(fn, x, k, ...(b ? [b] : []));
   if (k.shape[0] > x.shape[0] || k.shape[1] > x.shape[1] || k.size === 0) {
     throw new ShapeError(`${fn}: kernel ${fmtShape(k.shape)} is larger than the input ${fmtShape(x.shape)}`);
   }
   const g = conv2dInfo([1, 1, x.shape[0], x.shape[1]], [1, 1, k.shape[0], k.shape[1]], {}, fn);
-  const b = bias === null ? null : tensorArg(bias, fn, 'bias');
   if (b && b.size !== 1) throw new ShapeError(`${fn}: bias must have one element, got shape ${fmtShape(b.shape)}`);
   return convolve(fn, g, x, k, b, [g.OH, g.OW]);
 }

@@ -13,20 +13,31 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
+/**
+ * Largest value of any convolution size, option or derived extent (padded
+ * input, dilated kernel): sums and products of them stay within the kernels'
+ * 32-bit index arithmetic, and anything larger could not fit in memory anyway.
+ */
+export const MAX_EXTENT = 2 ** 28;
+
 function pair(v: unknown, name: string, min: number, fn: string): [number, number] {
   const what = min === 1 ? 'a positive integer' : 'a non-negative integer';
-  const check = (x: unknown): number => {
+  const check = (x: unknown, shown: unknown): number => {
     if (typeof x !== 'number' || !Number.isInteger(x) || x < min) {
-      throw new RangeError(`${fn}: ${name} must be ${what} or a pair of them, got ${fmtValue(v)}`);
+      throw new RangeError(`${fn}: ${name} must be ${what} or a pair of them, got ${fmtValue(shown)}`);
     }
+    if (x > MAX_EXTENT) throw new RangeError(`${fn}: ${name} ${fmtValue(shown)} is larger than the 2^28 (${MAX_EXTENT}) supported`);
     return x;
   };
   if (Array.isArray(v)) {
-    if (v.length !== 2) throw new RangeError(`${fn}: ${name} must be ${what} or a pair of them, got ${fmtValue(v)}`);
-    return [check(v[0]), check(v[1])];
+    // A private copy, each entry read once.
+    const n = v.length;
+    const c = n === 2 ? [v[0], v[1]] : [];
+    if (n !== 2) throw new RangeError(`${fn}: ${name} must be ${what} or a pair of them, got an array of length ${n}`);
+    return [check(c[0], c), check(c[1], c)];
   }
   if (typeof v !== 'number') throw new TypeError(`${fn}: ${name} must be ${what} or a pair of them, got ${fmtValue(v)}`);
-  const x = check(v);
+  const x = check(v, v);
   return [x, x];
 }
 
@@ -47,16 +58,18 @@ function fmtValue(v: unknown): string {
  */
 export function conv2dInfo(xShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions, fn = 'conv2d'): ConvGeometry {
   if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object, got ${fmtValue(opts)}`);
+  // Each option read once, into locals.
+  const stride = opts.stride, paddingOpt = opts.padding, dilation = opts.dilation, groups = opts.groups;
   if (xShape.length !== 4 && xShape.length !== 3) {
     throw new ShapeError(`${fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape ${fmtShape(xShape)}`);
   }
   if (wShape.length !== 4) throw new ShapeError(`${fn}: weight must be 4-D (out_channels, in_channels/groups, kH, kW), got shape ${fmtShape(wShape)}`);
   const [N, C, H, W] = xShape.length === 4 ? xShape : [1, ...xShape];
   const [O, Ci, KH, KW] = wShape;
-  const G = opts.groups ?? 1;
+  const G = groups ?? 1;
   if (typeof G !== 'number' || !Number.isInteger(G) || G < 1) throw new RangeError(`${fn}: groups must be a positive integer, got ${fmtValue(G)}`);
-  const [SH, SW] = pair(opts.stride ?? 1, 'stride', 1, fn);
-  const [DH, DW] = pair(opts.dilation ?? 1, 'dilation', 1, fn);
+  const [SH, SW] = pair(stride ?? 1, 'stride', 1, fn);
+  const [DH, DW] = pair(dilation ?? 1, 'dilation', 1, fn);
   if (C % G !== 0) throw new ShapeError(`${fn}: groups (${G}) must divide the input channels (${C}); input shape ${fmtShape(xShape)}`);
   if (O % G !== 0) throw new ShapeError(`${fn}: groups (${G}) must divide the output channels (${O}); weight shape ${fmtShape(wShape)}`);
   if (Ci * G !== C) {
@@ -67,7 +80,7 @@ export function conv2dInfo(xShape: readonly number[], wShape: readonly number[],
   }
   const effH = DH * (KH - 1) + 1, effW = DW * (KW - 1) + 1;
   let PH: number, PW: number, OH: number, OW: number;
-  const padding = opts.padding ?? 0;
+  const padding = paddingOpt ?? 0;
   if (typeof padding === 'string' && padding !== 'same' && padding !== 'valid') {
     throw new RangeError(`${fn}: padding must be 'valid', 'same', a non-negative integer or a pair of them, got ${fmtValue(padding)}`);
   }
@@ -85,7 +98,23 @@ export function conv2dInfo(xShape: readonly number[], wShape: readonly number[],
     OH = Math.floor((H + 2 * PH - effH) / SH) + 1;
     OW = Math.floor((W + 2 * PW - effW) / SW) + 1;
   }
-  const big = Math.max(N * C * H * W, N * O * OH * OW, O * Ci * KH * KW);
-  if (big >= 2 ** 29) throw new RangeError(`${fn}: a tensor of ${big} elements is more than the 2^29 supported (input ${fmtShape(xShape)}, weight ${fmtShape(wShape)})`);
+  // Every extent the kernels index with, and every block they fill, within 32-bit arithmetic.
+  const shapes = `(input ${fmtShape(xShape)}, weight ${fmtShape(wShape)}, stride [${SH}, ${SW}], padding [${PH}, ${PW}], dilation [${DH}, ${DW}])`;
+  const extents: Array<[string, number]> = [
+    ['padded input height', H + 2 * PH + effH], ['padded input width', W + 2 * PW + effW],
+    ['dilated kernel height', effH], ['dilated kernel width', effW],
+  ];
+  for (const [what, v] of extents) {
+    if (v > MAX_EXTENT) throw new RangeError(`${fn}: the ${what} ${v} is larger than the 2^28 (${MAX_EXTENT}) supported ${shapes}`);
+  }
+  const Kg = Ci * KH * KW;
+  const blocks: Array<[string, number]> = [
+    ['output', N * O * OH * OW], ['input', N * C * H * W], ['weight', O * Kg],
+    ['im2col panel', Kg * 64], ['zero-bordered plane', (OH + effH) * (OW + effW)],
+    ['weight-gradient rows', 8 * (OH * OW + 16)], ['input-gradient workspace', (Math.ceil((4 * KH * KW) / 4) * 4 + O / G) * 256],
+  ];
+  for (const [what, v] of blocks) {
+    if (v > 2 ** 29) throw new RangeError(`${fn}: the ${what} would have ${v} elements, more than the 2^29 supported ${shapes}`);
+  }
   return { N, C, H, W, O, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, G };
 }

@@ -1,4 +1,4 @@
-// Optimizers with PyTorch's update rules.
+// Optimizers with PyTorch's update rules, as fused WebAssembly kernels.
 export { SGD, type SGDOptions } from './sgd';
-export { Adam, type AdamOptions } from './adam';
+export { Adam, AdamW, type AdamOptions } from './adam';
 export type { Optimizer } from './optimizer';

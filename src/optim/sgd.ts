@@ -1,5 +1,8 @@
-import { checkNumber, checkParams, zeroGrads, type Optimizer } from './optimizer';
+import { OPT, sgd as sgdK } from '../backend/registry';
+import { describe } from '../engine';
+import { run } from '../ops/op';
 import type { Tensor } from '../tensor';
+import { checkNumber, checkParams, ensureState, stateLike, stepParams, zeroGrads, type Optimizer } from './optimizer';
 
 /** Options of `SGD`, as `torch.optim.SGD`. */
 export interface SGDOptions {
@@ -9,13 +12,13 @@ export interface SGDOptions {
   dampening?: number;
   weightDecay?: number;
   nesterov?: boolean;
+  /** Ascend instead of descend. */
+  maximize?: boolean;
 }
 
-const f = Math.fround;
-
 /**
- * Stochastic gradient descent with PyTorch's update rule:
- * g = grad + weightDecay·p; with momentum, buf = g the first step and
+ * Stochastic gradient descent with PyTorch's update rule, one fused kernel per
+ * parameter: g = grad + weightDecay·p; with momentum, buf = g the first step and
  * buf = momentum·buf + (1 - dampening)·g after; g = nesterov ? g + momentum·buf : buf;
  * p = p - lr·g.
  *
@@ -29,41 +32,45 @@ const f = Math.fround;
 export class SGD implements Optimizer {
   readonly params: readonly Tensor[];
   readonly lr: number; readonly momentum: number; readonly dampening: number;
-  readonly weightDecay: number; readonly nesterov: boolean;
-  private readonly buffers = new Map<Tensor, Float32Array>();
+  readonly weightDecay: number; readonly nesterov: boolean; readonly maximize: boolean;
+  private readonly buffers = new Map<Tensor, { buf: Tensor | null }>();
 
   constructor(params: readonly Tensor[], opts: SGDOptions = {}) {
     this.params = checkParams(params, 'SGD');
-    if (opts === null || typeof opts !== 'object') throw new TypeError(`SGD: options must be an object, got ${String(opts)}`);
-    this.lr = checkNumber(opts.lr ?? 1e-3, 'lr', 'SGD', 0);
-    this.momentum = checkNumber(opts.momentum ?? 0, 'momentum', 'SGD', 0);
-    this.dampening = checkNumber(opts.dampening ?? 0, 'dampening', 'SGD', -Infinity);
-    this.weightDecay = checkNumber(opts.weightDecay ?? 0, 'weightDecay', 'SGD', 0);
-    this.nesterov = !!opts.nesterov;
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`SGD: options must be an object, got ${describe(opts)}`);
+    const { lr = 1e-3, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false, maximize = false } = opts;
+    this.lr = checkNumber(lr, 'lr', 'SGD', 0);
+    this.momentum = checkNumber(momentum, 'momentum', 'SGD', 0);
+    this.dampening = checkNumber(dampening, 'dampening', 'SGD', -Infinity);
+    this.weightDecay = checkNumber(weightDecay, 'weightDecay', 'SGD', 0);
+    if (typeof nesterov !== 'boolean') throw new TypeError(`SGD: nesterov must be a boolean, got ${describe(nesterov)}`);
+    if (typeof maximize !== 'boolean') throw new TypeError(`SGD: maximize must be a boolean, got ${describe(maximize)}`);
+    this.nesterov = nesterov; this.maximize = maximize;
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
       throw new RangeError(`SGD: nesterov needs a positive momentum and zero dampening, got momentum ${this.momentum}, dampening ${this.dampening}`);
     }
   }
 
   step(): void {
-    const { lr, momentum, dampening, weightDecay, nesterov } = this;
-    for (const p of this.params) {
-      if (!p.grad) continue;
-      const v = p.values('SGD.step'), g = p.grad.values('SGD.step');
-      let buf = this.buffers.get(p);
-      const first = momentum !== 0 && !buf;
-      if (first) { buf = new Float32Array(v.length); this.buffers.set(p, buf); }
-      for (let i = 0; i < v.length; i++) {
-        let d = weightDecay !== 0 ? f(g[i] + f(weightDecay * v[i])) : g[i];
-        if (momentum !== 0) {
-          buf![i] = first ? d : f(f(momentum * buf![i]) + f((1 - dampening) * d));
-          d = nesterov ? f(d + f(momentum * buf![i])) : buf![i];
-        }
-        v[i] = v[i] - f(lr * d);
-      }
-      p.version++;
+    const fn = 'SGD.step';
+    const ps = stepParams(this.params, fn);
+    const { lr, momentum, dampening, weightDecay } = this;
+    if (momentum !== 0) ensureState(this.buffers, ps, (p) => ({ buf: stateLike(p) }), (s) => (s.buf ? [s.buf] : []));
+    for (const p of ps) {
+      const s = this.buffers.get(p);
+      const first = s !== undefined && !this.started.has(p);
+      let flags = this.maximize ? OPT.MAXIMIZE : 0;
+      if (momentum !== 0) flags |= OPT.MOMENTUM | (first ? OPT.FIRST : 0) | (this.nesterov ? OPT.NESTEROV : 0);
+      run(p.backend, sgdK, {
+        n: p.size, flags, negLr: -lr, momentum, dampening1: 1 - dampening, wd: weightDecay,
+        param: p, grad: p.grad, buf: s?.buf ?? null,
+      }, fn, []);
+      p.storage.version++;
+      if (s) { this.started.add(p); s.buf!.storage.version++; }
     }
   }
+
+  private readonly started = new Set<Tensor>();
 
   zeroGrad(): void { zeroGrads(this.params); }
 }

@@ -1,7 +1,8 @@
 import * as binaries from './binaries.generated';
 
-/** Which instruction set a build uses. */
-export type BuildKind = 'relaxed-simd' | 'simd' | 'no-simd';
+import type { BuildKind } from '../backend';
+
+export type { BuildKind };
 
 const BASE64: Record<BuildKind, { plain: string; shared: string }> = {
   'relaxed-simd': { plain: binaries.relaxed, shared: binaries.relaxed_shared },
@@ -58,8 +59,8 @@ export function compileBuild(kind: BuildKind | 'debug', shared: boolean): Promis
   return m;
 }
 
-/** The kernel exports every build provides (scalar) or SIMD builds add. */
-export type KernelFn = (p: number, a: number, b: number, c: number, d: number, ws: number, begin: number, end: number) => void;
+/** A kernel export: (parameter block, this thread's workspace, first unit, end unit). */
+export type KernelFn = (params: number, ws: number, begin: number, end: number) => void;
 
 /** Instantiates a compiled build over `memory`. Kernels import nothing else. */
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): WebAssembly.Instance {

@@ -1,0 +1,182 @@
+// Vector math shared by the element-wise kernels: exp, log, tanh and friends as
+// polynomial approximations (after Cephes) written once for V = v128 and once
+// for V = f32 with the same operations in the same order, so a SIMD kernel and
+// its scalar sibling give identical bits. Accuracy: about 2 ulp over float32.
+
+@inline export function isSimd<V>(): bool { return sizeof<V>() == 16; }
+
+// f32 constants (as bit patterns where exactness matters)
+const LOG2E: f32 = 1.44269504088896341;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+const EXP_HI: f32 = 88.72283935546875;   // exp(x) overflows above this
+const EXP_LO: f32 = -103.97208404541015; // exp(x) is 0 below this
+const SQRTHF: f32 = 0.707106781186547524;
+
+/** exp(x) for one lane, the scalar sibling of expV. */
+export function expS(x: f32): f32 {
+  if (x != x) return x;
+  if (x > EXP_HI) return Infinity;
+  if (x < EXP_LO) return 0;
+  const fx = Mathf.floor(x * LOG2E + <f32>0.5);
+  let r = x - fx * LN2_HI;
+  r = r - fx * LN2_LO;
+  const z = r * r;
+  let y: f32 = 1.9875691500e-4;
+  y = y * r + <f32>1.3981999507e-3;
+  y = y * r + <f32>8.3334519073e-3;
+  y = y * r + <f32>4.1665795894e-2;
+  y = y * r + <f32>1.6666665459e-1;
+  y = y * r + <f32>5.0000001201e-1;
+  y = y * z + r;
+  y = y + <f32>1;
+  // Scale by 2^n in two steps so that subnormal results stay exact.
+  const n = <i32>fx;
+  const n1 = n >> 1, n2 = n - n1;
+  y = y * reinterpret<f32>((n1 + 127) << 23);
+  return y * reinterpret<f32>((n2 + 127) << 23);
+}
+
+/** exp(x) for four lanes. */
+@inline export function expV(x: v128): v128 {
+  const nan = f32x4.ne(x, x);
+  const over = f32x4.gt(x, f32x4.splat(EXP_HI));
+  const under = f32x4.lt(x, f32x4.splat(EXP_LO));
+  const xc = f32x4.pmax(f32x4.pmin(x, f32x4.splat(EXP_HI)), f32x4.splat(EXP_LO));
+  const fx = f32x4.floor(f32x4.add(f32x4.mul(xc, f32x4.splat(LOG2E)), f32x4.splat(0.5)));
+  let r = f32x4.sub(xc, f32x4.mul(fx, f32x4.splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(LN2_LO)));
+  const z = f32x4.mul(r, r);
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.mul(y, z), r);
+  y = f32x4.add(y, f32x4.splat(1));
+  const n = i32x4.trunc_sat_f32x4_s(fx);
+  const n1 = i32x4.shr_s(n, 1), n2 = i32x4.sub(n, n1);
+  const bias = i32x4.splat(127);
+  y = f32x4.mul(y, i32x4.shl(i32x4.add(n1, bias), 23));
+  y = f32x4.mul(y, i32x4.shl(i32x4.add(n2, bias), 23));
+  y = v128.bitselect(f32x4.splat(Infinity), y, over);
+  y = v128.andnot(y, under);
+  return v128.bitselect(x, y, nan);
+}
+
+/** log(x) for one lane (NaN below 0, -inf at 0, +inf at +inf). */
+export function logS(x: f32): f32 {
+  if (x != x || x < 0) return NaN;
+  if (x == 0) return -Infinity;
+  if (x == Infinity) return x;
+  let bits = reinterpret<i32>(x);
+  let e = 0;
+  if (bits < 0x00800000) { // subnormal: scale into the normal range first
+    x = x * <f32>16777216.0; bits = reinterpret<i32>(x); e = -24;
+  }
+  e += ((bits >> 23) & 0xff) - 126;
+  let m = reinterpret<f32>((bits & 0x007fffff) | 0x3f000000); // in [0.5, 1)
+  if (m < SQRTHF) { e -= 1; m = m + m - <f32>1; } else { m = m - <f32>1; }
+  const z = m * m;
+  let y: f32 = 7.0376836292e-2;
+  y = y * m - <f32>1.1514610310e-1;
+  y = y * m + <f32>1.1676998740e-1;
+  y = y * m - <f32>1.2420140846e-1;
+  y = y * m + <f32>1.4249322787e-1;
+  y = y * m - <f32>1.6668057665e-1;
+  y = y * m + <f32>2.0000714765e-1;
+  y = y * m - <f32>2.4999993993e-1;
+  y = y * m + <f32>3.3333331174e-1;
+  y = y * m * z;
+  const fe = <f32>e;
+  y = y + fe * LN2_LO;
+  y = y - z * <f32>0.5;
+  return m + y + fe * LN2_HI;
+}
+
+/** log(x) for four lanes. */
+@inline export function logV(x: v128): v128 {
+  const invalid = v128.or(f32x4.ne(x, x), f32x4.lt(x, f32x4.splat(0)));
+  const zero = f32x4.eq(x, f32x4.splat(0));
+  const inf = f32x4.eq(x, f32x4.splat(Infinity));
+  const sub = i32x4.lt_s(x, i32x4.splat(0x00800000));
+  const xs = v128.bitselect(f32x4.mul(x, f32x4.splat(16777216.0)), x, sub);
+  let e = i32x4.sub(i32x4.sub(v128.and(i32x4.shr_s(xs, 23), i32x4.splat(0xff)), i32x4.splat(126)),
+                    v128.and(sub, i32x4.splat(24)));
+  let m = v128.or(v128.and(xs, i32x4.splat(0x007fffff)), i32x4.splat(0x3f000000));
+  const small = f32x4.lt(m, f32x4.splat(SQRTHF));
+  e = i32x4.add(e, small); // true lanes are -1
+  m = v128.bitselect(f32x4.sub(f32x4.add(m, m), f32x4.splat(1)), f32x4.sub(m, f32x4.splat(1)), small);
+  const z = f32x4.mul(m, m);
+  let y = f32x4.splat(7.0376836292e-2);
+  y = f32x4.sub(f32x4.mul(y, m), f32x4.splat(1.1514610310e-1));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(1.1676998740e-1));
+  y = f32x4.sub(f32x4.mul(y, m), f32x4.splat(1.2420140846e-1));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(1.4249322787e-1));
+  y = f32x4.sub(f32x4.mul(y, m), f32x4.splat(1.6668057665e-1));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(2.0000714765e-1));
+  y = f32x4.sub(f32x4.mul(y, m), f32x4.splat(2.4999993993e-1));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(3.3333331174e-1));
+  y = f32x4.mul(f32x4.mul(y, m), z);
+  const fe = f32x4.convert_i32x4_s(e);
+  y = f32x4.add(y, f32x4.mul(fe, f32x4.splat(LN2_LO)));
+  y = f32x4.sub(y, f32x4.mul(z, f32x4.splat(0.5)));
+  let r = f32x4.add(f32x4.add(m, y), f32x4.mul(fe, f32x4.splat(LN2_HI)));
+  r = v128.bitselect(f32x4.splat(-Infinity), r, zero);
+  r = v128.bitselect(x, r, inf);
+  return v128.bitselect(f32x4.splat(NaN), r, invalid);
+}
+
+/** tanh(x), one lane: an odd polynomial below 0.625, else 1 - 2 / (exp(2|x|) + 1). */
+export function tanhS(x: f32): f32 {
+  if (x != x) return x;
+  const a = Mathf.abs(x);
+  let r: f32;
+  if (a < <f32>0.625) {
+    const z = x * x;
+    let y: f32 = -5.70498872745e-3;
+    y = y * z + <f32>2.06390887954e-2;
+    y = y * z - <f32>5.37397155531e-2;
+    y = y * z + <f32>1.33314422036e-1;
+    y = y * z - <f32>3.33332819422e-1;
+    return y * z * x + x;
+  }
+  if (a > <f32>9.01091289) r = 1;
+  else r = <f32>1 - <f32>2 / (expS(a + a) + <f32>1);
+  return x < 0 ? -r : r;
+}
+
+/** tanh(x), four lanes. */
+@inline export function tanhV(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const z = f32x4.mul(x, x);
+  let y = f32x4.splat(-5.70498872745e-3);
+  y = f32x4.add(f32x4.mul(y, z), f32x4.splat(2.06390887954e-2));
+  y = f32x4.sub(f32x4.mul(y, z), f32x4.splat(5.37397155531e-2));
+  y = f32x4.add(f32x4.mul(y, z), f32x4.splat(1.33314422036e-1));
+  y = f32x4.sub(f32x4.mul(y, z), f32x4.splat(3.33332819422e-1));
+  const poly = f32x4.add(f32x4.mul(f32x4.mul(y, z), x), x);
+  const one = f32x4.splat(1);
+  let big = f32x4.sub(one, f32x4.div(f32x4.splat(2), f32x4.add(expV(f32x4.add(a, a)), one)));
+  big = v128.bitselect(one, big, f32x4.gt(a, f32x4.splat(9.01091289)));
+  big = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // copy the sign
+  const r = v128.bitselect(poly, big, f32x4.lt(a, f32x4.splat(0.625)));
+  return v128.bitselect(x, r, f32x4.ne(x, x));
+}
+
+/** 1 / (1 + exp(-x)), one lane. */
+@inline export function sigmoidS(x: f32): f32 { return <f32>1 / (<f32>1 + expS(-x)); }
+/** 1 / (1 + exp(-x)), four lanes. */
+@inline export function sigmoidV(x: v128): v128 {
+  const one = f32x4.splat(1);
+  return f32x4.div(one, f32x4.add(one, expV(f32x4.neg(x))));
+}
+
+/** sign(x): -1, 0 or 1 (-0 and NaN stay as they are), one lane. */
+@inline export function signS(x: f32): f32 { return x > 0 ? 1 : x < 0 ? -1 : x; }
+/** sign(x), four lanes. */
+@inline export function signV(x: v128): v128 {
+  const r = v128.bitselect(f32x4.splat(1), x, f32x4.gt(x, f32x4.splat(0)));
+  return v128.bitselect(f32x4.splat(-1), r, f32x4.lt(x, f32x4.splat(0)));
+}

@@ -1,0 +1,223 @@
+/**
+ * The kernel registry: every WebAssembly kernel family, declared once.
+ *
+ * From this file the build (scripts/build-wasm.mjs) generates the
+ * AssemblyScript parameter accessors, op-code constants and export wrappers
+ * (assembly/generated/); the wasm backend takes its dispatch table, thread
+ * splitting and workspace sizes from it; the reference backend runs each
+ * family's float64 `reference`; and the tests iterate it. Adding a family is
+ * one entry here (see docs/ARCHITECTURE.md, "Adding an op").
+ */
+import { layout, MAXDIM, type Fields, type Kernel, type Layout } from './layout';
+import * as conv from './reference/conv';
+import * as ew from './reference/elementwise';
+import * as red from './reference/reduce';
+import * as opt from './reference/optim';
+
+export { CONSTANTS, ENUMS, UNARY, BINARY, REDUCE, PACK, OPT } from './constants';
+import { CONSTANTS, ENUMS, PACK } from './constants';
+
+const { CHUNK, NCOL, NCOLB, RB, CB, BB } = CONSTANTS;
+
+const families: Kernel<Fields>[] = [];
+/** Declares a kernel family and adds it to the registry, in export order. */
+function kernel<F extends Fields>(k: Kernel<F>): Kernel<F> {
+  families.push(k as unknown as Kernel<Fields>);
+  return k;
+}
+const cdiv = (a: number, b: number) => Math.ceil(a / b);
+/** Elements per flop-equivalent for memory-bound kernels (so ~128K elements go parallel). */
+const ELEMENT_COST = 16;
+
+// ---------------------------------------------------------------------------
+// Convolution (NCHW input, OIHW weight): one layout for every family.
+// ---------------------------------------------------------------------------
+
+/**
+ * Geometry of a 2-D convolution (see `conv2dInfo`), the weight-gradient column
+ * block KB, the packing mode, and the buffers (each family reads some of them).
+ */
+export const Conv = layout('Conv', {
+  N: 'i32', C: 'i32', H: 'i32', W: 'i32', O: 'i32', KH: 'i32', KW: 'i32', OH: 'i32', OW: 'i32',
+  SH: 'i32', SW: 'i32', PH: 'i32', PW: 'i32', DH: 'i32', DW: 'i32', G: 'i32', KB: 'i32', mode: 'i32',
+  x: 'ptr', w: 'ptr', bias: 'ptr', y: 'ptr', dy: 'ptr', dx: 'ptr', dw: 'ptr', db: 'ptr',
+});
+type ConvP = { N?: number; C?: number; H?: number; W?: number; O?: number; KH?: number; KW?: number; OH?: number; OW?: number;
+  SH?: number; SW?: number; PH?: number; PW?: number; DH?: number; DW?: number; G?: number; KB?: number };
+const g0 = (p: ConvP) => ({
+  N: p.N!, C: p.C!, H: p.H!, W: p.W!, O: p.O!, KH: p.KH!, KW: p.KW!, OH: p.OH!, OW: p.OW!,
+  SH: p.SH!, SW: p.SW!, PH: p.PH!, PW: p.PW!, DH: p.DH!, DW: p.DW!, G: p.G!,
+});
+const Kg = (p: ConvP) => (p.C! / p.G!) * p.KH! * p.KW!;
+/** Multiply-adds of the forward pass, times two. */
+export const convFlops = (p: ConvP) => 2 * p.N! * p.O! * p.OH! * p.OW! * Kg(p);
+/** Rows and columns of the zero-bordered plane the direct kernels read. */
+const paddedH = (p: ConvP) => p.OH! + (p.KH! - 1) * p.DH!;
+const paddedW = (p: ConvP) => p.OW! + (p.KW! - 1) * p.DW!;
+const needsBorder = (p: ConvP) => p.PH !== 0 || p.PW !== 0 || paddedH(p) > p.H! || paddedW(p) > p.W!;
+
+/** Direct forward for stride 1 and few channels per group: x, w (OIHW), bias, y. */
+export const conv2dForwardDirect = kernel({
+  name: 'conv2d_forward_direct', source: 'conv2d_forward', fn: 'forwardDirect', simd: true, layout: Conv,
+  units: (p) => p.N! * p.O! * cdiv(p.OH!, RB),
+  workspace: (p) => (needsBorder(p) ? (p.C! / p.G!) * (Math.min(RB, p.OH!) + (p.KH! - 1) * p.DH!) * paddedW(p) : 0),
+  cost: convFlops,
+  reference: (p) => conv.conv2dForwardRef(g0(p), p.x!, p.w!, p.bias, p.y!),
+});
+
+/** Implicit-GEMM forward: x, w packed (PACK.FORWARD), bias, y. */
+export const conv2dForwardGemm = kernel({
+  name: 'conv2d_forward_gemm', source: 'conv2d_forward', fn: 'forwardGemm', simd: true, layout: Conv,
+  units: (p) => p.N! * p.G! * cdiv(p.OH! * p.OW!, NCOL),
+  workspace: (p) => Kg(p) * NCOL,
+  cost: convFlops,
+  reference: (p) => conv.conv2dForwardRef(g0(p), p.x!, conv.unpack(g0(p), PACK.FORWARD, p.w!), p.bias, p.y!),
+});
+
+/** Input gradient as a GEMM with the transposed weight, then col2im: dy, w packed (PACK.TRANSPOSED), dx. */
+export const conv2dBackwardInputGemm = kernel({
+  name: 'conv2d_backward_input_gemm', source: 'conv2d_backward_input', fn: 'backwardInputGemm', simd: true, layout: Conv,
+  units: (p) => p.N! * p.G! * cdiv(p.C! / p.G!, CB),
+  workspace: (p) => (Math.ceil((CB * p.KH! * p.KW!) / 4) * 4 + p.O! / p.G!) * NCOLB,
+  cost: convFlops,
+  reference: (p) => conv.conv2dBackwardInputRef(g0(p), p.dy!, conv.unpack(g0(p), PACK.TRANSPOSED, p.w!), p.dx!),
+});
+
+/** Weight gradient as dot products of im2col rows with dy rows: x, dy, dw. KB columns per unit. */
+export const conv2dBackwardWeightGemm = kernel({
+  name: 'conv2d_backward_weight_gemm', source: 'conv2d_backward_weight', fn: 'backwardWeightGemm', simd: true, layout: Conv,
+  units: (p) => p.G! * cdiv(Kg(p), p.KB!),
+  workspace: (p) => p.KB! * (Math.ceil((p.OH! * p.OW!) / 4) * 4 + 16),
+  cost: convFlops,
+  reference: (p) => conv.conv2dBackwardWeightRef(g0(p), p.x!, p.dy!, p.dw!),
+});
+
+/** Weight gradient for stride 1, 3x3 tap blocks: x, dy, dw. */
+export const conv2dBackwardWeightDirect = kernel({
+  name: 'conv2d_backward_weight_direct', source: 'conv2d_backward_weight', fn: 'backwardWeightDirect', simd: true, layout: Conv,
+  units: (p) => p.O! * (p.C! / p.G!) * cdiv(p.KH!, 3) * cdiv(p.KW!, 3),
+  workspace: (p) => (needsBorder(p) ? paddedH(p) * paddedW(p) : 0),
+  cost: convFlops,
+  reference: (p) => conv.conv2dBackwardWeightRef(g0(p), p.x!, p.dy!, p.dw!),
+});
+
+/** Bias gradient: dy, db. */
+export const conv2dBackwardBias = kernel({
+  name: 'conv2d_backward_bias', source: 'conv2d_backward_bias', fn: 'backwardBias', simd: true, layout: Conv,
+  units: (p) => p.O!,
+  workspace: () => 0,
+  cost: (p) => p.N! * p.O! * p.OH! * p.OW! * 2,
+  reference: (p) => conv.conv2dBackwardBiasRef(g0(p), p.dy!, p.db!),
+});
+
+/** A weight in the layout `mode` (PACK): w (OIHW) into y. */
+export const conv2dPack = kernel({
+  name: 'conv2d_pack', source: 'conv2d_pack', fn: 'pack', simd: false, layout: Conv,
+  units: (p) => p.G!,
+  workspace: () => 0,
+  cost: () => 0,
+  reference: (p) => conv.pack(g0(p), p.mode, p.w!, p.y!),
+});
+
+// ---------------------------------------------------------------------------
+// Element-wise, reductions, copies
+// ---------------------------------------------------------------------------
+
+/** y = f(x) over n contiguous elements (op in UNARY; scalars s0, s1); x and y may be one block. */
+export const Unary = layout('Unary', { n: 'i32', op: 'i32', s0: 'f32', s1: 'f32', x: 'ptr', y: 'ptr' });
+export const unary = kernel({
+  name: 'unary', source: 'elementwise', fn: 'unary', simd: true, layout: Unary,
+  units: (p) => cdiv(p.n!, CHUNK),
+  workspace: () => 0,
+  cost: (p) => p.n! * ELEMENT_COST,
+  reference: ew.unaryRef,
+});
+
+/**
+ * y = f(a, b) with broadcasting, given as strides: out shape `shape` (ndim
+ * dims), element strides sa and sb (0 where broadcast); y contiguous.
+ */
+export const Binary = layout('Binary', {
+  op: 'i32', ndim: 'i32', n: 'i32', s0: 'f32', s1: 'f32', shape: 'dims', sa: 'dims', sb: 'dims', a: 'ptr', b: 'ptr', y: 'ptr',
+});
+export const binary = kernel({
+  name: 'binary', source: 'elementwise', fn: 'binary', simd: true, layout: Binary,
+  units: (p) => cdiv(p.n!, CHUNK),
+  workspace: () => MAXDIM,
+  cost: (p) => p.n! * ELEMENT_COST,
+  reference: ew.binaryRef,
+});
+
+/**
+ * Reduction over the middle axis of [A, R, B] (op in REDUCE, results times
+ * `scale`), in fixed chunks of RC along R: y is [A, ceil(R/RC), B], yi its
+ * first indices (or null); xi, when given, holds the indices of partial results.
+ */
+export const Reduce = layout('Reduce', {
+  op: 'i32', A: 'i32', R: 'i32', B: 'i32', RC: 'i32', scale: 'f32', x: 'ptr', xi: 'ptr', y: 'ptr', yi: 'ptr',
+});
+export const reduce = kernel({
+  name: 'reduce', source: 'reduce', fn: 'reduce', simd: true, layout: Reduce,
+  units: (p) => p.A! * cdiv(p.R!, p.RC!) * cdiv(p.B!, BB),
+  workspace: () => 0,
+  cost: (p) => p.A! * p.R! * p.B! * (ELEMENT_COST / 2),
+  reference: red.reduceRef,
+});
+
+/** y (contiguous, shape `shape`) = x read with element strides `st`. */
+export const Permute = layout('Permute', { ndim: 'i32', n: 'i32', shape: 'dims', st: 'dims', x: 'ptr', y: 'ptr' });
+export const permute = kernel({
+  name: 'permute', source: 'permute', fn: 'permute', simd: true, layout: Permute,
+  units: (p) => cdiv(p.n!, CHUNK),
+  workspace: () => MAXDIM,
+  cost: (p) => p.n! * ELEMENT_COST,
+  reference: ew.permuteRef,
+});
+
+// ---------------------------------------------------------------------------
+// Optimizers
+// ---------------------------------------------------------------------------
+
+/** One SGD step over n elements (flags in OPT; scalars already rounded to float32). */
+export const Sgd = layout('Sgd', {
+  n: 'i32', flags: 'i32', negLr: 'f32', momentum: 'f32', dampening1: 'f32', wd: 'f32', param: 'ptr', grad: 'ptr', buf: 'ptr',
+});
+export const sgd = kernel({
+  name: 'sgd', source: 'optim', fn: 'sgd', simd: true, layout: Sgd,
+  units: (p) => cdiv(p.n!, CHUNK),
+  workspace: () => 0,
+  cost: (p) => p.n! * ELEMENT_COST,
+  reference: opt.sgdRef,
+});
+
+/** One Adam or AdamW step over n elements. */
+export const Adam = layout('Adam', {
+  n: 'i32', flags: 'i32', beta1: 'f32', oneMinusBeta1: 'f32', beta2: 'f32', oneMinusBeta2: 'f32', wd: 'f32', decay: 'f32',
+  eps: 'f32', bc2sqrt: 'f32', negStep: 'f32', param: 'ptr', grad: 'ptr', m: 'ptr', v: 'ptr', vmax: 'ptr',
+});
+export const adam = kernel({
+  name: 'adam', source: 'optim', fn: 'adam', simd: true, layout: Adam,
+  units: (p) => cdiv(p.n!, CHUNK),
+  workspace: () => 0,
+  cost: (p) => p.n! * ELEMENT_COST * 2,
+  reference: opt.adamRef,
+});
+
+/** Every kernel family, in declaration order: the build, the backends and the tests iterate it. */
+export const KERNELS: readonly Kernel<Fields>[] = families;
+
+/** Every layout the kernels use (each generated once). */
+export const LAYOUTS: readonly Layout<Fields>[] = [...new Set(families.map((k) => k.layout as Layout<Fields>))];
+
+/**
+ * Every constant, op code and layout offset as [label, value], in the order the
+ * generated `abi(i)` export returns them: the loader compares a build with it,
+ * so a build made from another version of this registry is refused.
+ */
+export function abiTable(): Array<[string, number]> {
+  const t: Array<[string, number]> = [];
+  for (const [k, v] of Object.entries(CONSTANTS)) t.push([k, v]);
+  for (const [e, members] of Object.entries(ENUMS)) for (const [k, v] of Object.entries(members)) t.push([`${e}_${k}`, v]);
+  for (const l of LAYOUTS) for (const f of Object.keys(l.fields)) t.push([`${l.name}.${f}`, l.offsets[f]]);
+  return t;
+}
