@@ -173,10 +173,10 @@ export function tanhS(x: f32): f32 {
   return f32x4.div(one, f32x4.add(one, expV(f32x4.neg(x))));
 }
 
-/** sign(x): -1, 0 or 1 (-0 and NaN stay as they are), one lane. */
-@inline export function signS(x: f32): f32 { return x > 0 ? 1 : x < 0 ? -1 : x; }
+/** sign(x): -1, 0 or 1 (0 for -0 and NaN, as PyTorch's (0 < x) - (x < 0)), one lane. */
+@inline export function signS(x: f32): f32 { return x > 0 ? 1 : x < 0 ? -1 : 0; }
 /** sign(x), four lanes. */
 @inline export function signV(x: v128): v128 {
-  const r = v128.bitselect(f32x4.splat(1), x, f32x4.gt(x, f32x4.splat(0)));
+  const r = v128.and(f32x4.splat(1), f32x4.gt(x, f32x4.splat(0)));
   return v128.bitselect(f32x4.splat(-1), r, f32x4.lt(x, f32x4.splat(0)));
 }

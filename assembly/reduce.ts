@@ -54,12 +54,12 @@ import { isSimd } from './math';
 /**
  * x: [A, R, B] (or, when xi != 0, partial results [A, R, B] with their indices
  * in xi); y: [A, nchunk, B]; yi: indices of y (as floats), or 0. op: sum, max
- * or min; results are multiplied by `scale` (1/R for a mean, else 1).
+ * or min; results are divided by `divisor` (R for a mean, as PyTorch's sum / n, else 1).
  * Units: A * nchunk * ceil(B / BB), nchunk = ceil(R / RC).
  */
 export function reduce<V>(p: usize, ws: usize, begin: i32, end: i32): void {
   const op = ReduceP.op(p), A = ReduceP.A(p), R = ReduceP.R(p), B = ReduceP.B(p), RC = ReduceP.RC(p);
-  const scale = ReduceP.scale(p);
+  const divisor = ReduceP.divisor(p);
   const x = ReduceP.x(p), xi = ReduceP.xi(p), y = ReduceP.y(p), yi = ReduceP.yi(p);
   const nchunk = (R + RC - 1) / RC, nbb = (B + BB - 1) / BB;
   const isMax = op == REDUCE_MAX;
@@ -70,24 +70,24 @@ export function reduce<V>(p: usize, ws: usize, begin: i32, end: i32): void {
     const out = (a * nchunk + c) * B;
     if (op == REDUCE_SUM) {
       if (B == 1) {
-        store<f32>(y + f4(out), sumRun<V>(x + f4(a * R + r0), r1 - r0) * scale);
+        store<f32>(y + f4(out), sumRun<V>(x + f4(a * R + r0), r1 - r0) / divisor);
         continue;
       }
       let b = b0;
       if (isSimd<V>()) {
-        const sv = f32x4.splat(scale);
+        const dv = f32x4.splat(divisor);
         for (; b + 4 <= b1; b += 4) {
           let q = x + f4((a * R + r0) * B + b);
           let acc = v128.load(q);
           for (let r = r0 + 1; r < r1; r++) { q += f4(B); acc = f32x4.add(acc, v128.load(q)); }
-          v128.store(y + f4(out + b), f32x4.mul(acc, sv));
+          v128.store(y + f4(out + b), f32x4.div(acc, dv));
         }
       }
       for (; b < b1; b++) {
         let q = x + f4((a * R + r0) * B + b);
         let s = load<f32>(q);
         for (let r = r0 + 1; r < r1; r++) { q += f4(B); s += load<f32>(q); }
-        store<f32>(y + f4(out + b), s * scale);
+        store<f32>(y + f4(out + b), s / divisor);
       }
       continue;
     }
@@ -119,7 +119,7 @@ export function reduce<V>(p: usize, ws: usize, begin: i32, end: i32): void {
         const v = load<f32>(q + f4(r));
         if (better(isMax, v, bv)) { bv = v; bi = <f32>r; }
       }
-      store<f32>(y + f4(out), bv * scale);
+      store<f32>(y + f4(out), bv / divisor);
       if (yi) store<f32>(yi + f4(out), bi);
       continue;
     }
@@ -137,7 +137,7 @@ export function reduce<V>(p: usize, ws: usize, begin: i32, end: i32): void {
           const iv = xi ? v128.load(xi + f4((a * R + r) * B + b)) : f32x4.splat(<f32>r);
           idx = v128.bitselect(iv, idx, m);
         }
-        v128.store(y + f4(out + b), f32x4.mul(best, f32x4.splat(scale)));
+        v128.store(y + f4(out + b), f32x4.div(best, f32x4.splat(divisor)));
         if (yi) v128.store(yi + f4(out + b), idx);
       }
     }
@@ -150,7 +150,7 @@ export function reduce<V>(p: usize, ws: usize, begin: i32, end: i32): void {
         const v = load<f32>(q);
         if (better(isMax, v, best)) { best = v; at = r; }
       }
-      store<f32>(y + f4(out + b), best * scale);
+      store<f32>(y + f4(out + b), best / divisor);
       if (yi) store<f32>(yi + f4(out + b), xi ? load<f32>(xi + f4((a * R + at) * B + b)) : <f32>at);
     }
   }

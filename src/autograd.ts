@@ -1,5 +1,5 @@
 import { keep, noGrad, tidy } from './engine';
-import { AutogradError, ShapeError, fmtShape } from './errors';
+import { AutogradError, DisposedError, ShapeError, fmtShape } from './errors';
 import { Tensor, ones, readValues, tensor, view } from './tensor';
 import { addInPlace, add, clone } from './ops/elementwise';
 
@@ -27,13 +27,13 @@ function graph(root: Tensor): Tensor[] {
     const [t, i] = top;
     if (i === 0) {
       if (t.ref.released || t.isDisposed) {
-        throw new AutogradError(`backward: ${describeTensor(t)} is part of the graph but was disposed (by dispose() or the tidy scope that made it); keep it (return it from tidy, or keep()) or call backward() inside that scope`);
+        throw new DisposedError(`backward: ${describeTensor(t)} is part of the graph but was disposed (by dispose() or the tidy scope that made it); keep it (return it from tidy, or keep()) or call backward() inside that scope`);
       }
       const ctx = t._ctx;
       if (ctx) {
         for (const [s, version] of ctx.saved) {
           if (s.isDisposed) {
-            throw new AutogradError(`backward: ${describeTensor(s)}, needed to compute the gradient of ${ctx.name}, was disposed`);
+            throw new DisposedError(`backward: ${describeTensor(s)}, needed to compute the gradient of ${ctx.name}, was disposed`);
           }
           if (s.version !== version) {
             throw new AutogradError(`backward: one of the variables needed for gradient computation has been modified by an inplace operation: ${describeTensor(s)}, saved by ${ctx.name}, is at version ${s.version}; expected version ${version} instead`);

@@ -58,7 +58,7 @@ let pending: { promise: Promise<void>; key: string; opts: string } | null = null
 let liveRefs = 0;
 let liveBytes = 0;
 
-interface Derived { readonly block: Block; version: number }
+interface Derived { readonly buf: Buf; version: number }
 
 /** A block of backend memory with the tensors that view it counted, its version, and what is derived from it. */
 export class Storage {
@@ -84,21 +84,20 @@ export class Storage {
   derive(key: string, floats: number, fill: (dst: Buf) => void): Buf {
     const map = this.derived ?? (this.derived = new Map());
     let d = map.get(key);
-    if (d && d.version === this.version) return d;
+    if (d && d.version === this.version) return d.buf;
     if (!d) {
-      d = { block: this.backend.alloc(floats), version: -1 };
+      d = { buf: { block: this.backend.alloc(floats), offset: 0 }, version: -1 };
       map.set(key, d);
     }
-    const view = { block: d.block, offset: 0 };
     try {
-      fill(view);
+      fill(d.buf);
     } catch (e) {
       map.delete(key);
-      this.backend.free(d.block);
+      this.backend.free(d.buf.block);
       throw e;
     }
     d.version = this.version;
-    return view;
+    return d.buf;
   }
 
   /** @internal Drops one Ref; the last one frees the block and everything derived from it. */
@@ -108,7 +107,7 @@ export class Storage {
     liveBytes -= this.floats * 4;
     if (this.backend.disposed) return;
     this.backend.free(this.block);
-    if (this.derived) for (const d of this.derived.values()) this.backend.free(d.block);
+    if (this.derived) for (const d of this.derived.values()) this.backend.free(d.buf.block);
     this.derived = null;
   }
 }
@@ -423,9 +422,9 @@ export function memory(): MemoryInfo {
 
 /** @internal A short description of any value, for messages. */
 export function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
   if (v === null) return 'null';
-  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  if (Array.isArray(v)) return `an Array of length ${v.length}`;
   if (typeof v === 'object') return `a ${(v as object).constructor?.name ?? 'object'}`;
   if (typeof v === 'function') return 'a function';
   return String(v);

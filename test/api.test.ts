@@ -789,7 +789,7 @@ describe('init with options replaces the backend', () => {
     it(`init(${JSON.stringify(opts)}) works, gives the chapter's results and disposes earlier tensors`, async () => {
       const old = tensor([1, 2, 3]);
       const oldGrad = tensor([1], undefined, { requiresGrad: true });
-      await init(opts);
+      await init({ ...opts, replace: true });
       expect(backendInfo()).toMatchObject(info);
       expect(old.isDisposed).toBe(true);
       expect(oldGrad.isDisposed).toBe(true);
@@ -826,7 +826,7 @@ describe('init with options replaces the backend', () => {
 
   it('init({ backend: "wasm" }) switches back to WebAssembly', async () => {
     const old = tensor([1]);
-    await init({ backend: 'wasm', threads: 1 });
+    await init({ backend: 'wasm', threads: 1, replace: true });
     expect(backendInfo()).toMatchObject({ backend: 'wasm', threads: 1, sharedMemory: false });
     expect(BUILDS).toContain(backendInfo().build);
     expect(old.isDisposed).toBe(true);

@@ -556,7 +556,7 @@ describe('failures of the engine itself (fresh module state)', () => {
     const t = m.tensor([1, 2, 3]);
     const before = m.memory();
     let err: unknown;
-    try { await m.init({ build: 'relaxed-simd', threads: 1 }); } catch (e) { err = e; }
+    try { await m.init({ build: 'relaxed-simd', threads: 1, replace: true }); } catch (e) { err = e; }
     if (err === undefined) {
       // This runtime has relaxed SIMD (Node 22+, or --experimental-wasm-relaxed-simd): nothing to check.
       expect(m.backendInfo().build).toBe('relaxed-simd');

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { init, tensor, conv2d, tidy, memory, ones, type Tensor } from '../src/index';
 import {
   conv2dForwardRef, conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dBackwardBiasRef,
-} from '../src/backend/reference/index';
+} from '../src/backend/reference/conv';
 import { conv2dInfo } from '../src/ops/conv_info';
 import { Rng } from '../src/random';
 import { TOL, expectClose, randomArray } from './helpers';
@@ -37,7 +37,7 @@ const convArb = fc.record({
   : c.H + 2 * c.PH >= c.DH * (c.KH - 1) + 1 && c.W + 2 * c.PW >= c.DW * (c.KW - 1) + 1);
 
 describe('properties', () => {
-  beforeAll(async () => { await init({ threads: 1 }); });
+  beforeAll(async () => { await init({ threads: 1, replace: true }); });
 
   it('conv2d forward and gradients match the reference for random shapes and options', () => {
     fc.assert(fc.property(convArb, (c) => {

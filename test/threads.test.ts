@@ -30,7 +30,7 @@ function run(c: (typeof CASES)[number], seed: number) {
 
 describe('thread-count determinism', () => {
   it('1 and 2 threads give identical bits for forward and every gradient', async () => {
-    await init({ threads: 2, build: 'simd' });
+    await init({ threads: 2, build: 'simd', replace: true });
     expect(backendInfo().threads).toBe(2);
     const be = currentBackend() as WasmBackend;
     const pooled = CASES.map((c, i) => {
@@ -40,7 +40,7 @@ describe('thread-count determinism', () => {
       expect(be.pooledCalls, c.name).toBeGreaterThan(before);
       return r;
     });
-    await init({ threads: 1, build: 'simd' });
+    await init({ threads: 1, build: 'simd', replace: true });
     expect(backendInfo().threads).toBe(1);
     CASES.forEach((c, i) => {
       const single = run(c, i);

@@ -17,7 +17,7 @@ function chapterData(): { X: Tensor; Y: Tensor } {
 }
 
 describe('training (wasm backend)', () => {
-  beforeAll(async () => { await init({ threads: 1 }); });
+  beforeAll(async () => { await init({ threads: 1, replace: true }); });
 
   it("learns the chapter's kernel with PyTorch's losses (hand-written loop)", () => {
     tidy(() => {
@@ -113,7 +113,7 @@ describe('training (wasm backend)', () => {
 });
 
 describe("optimizers against PyTorch's updates", () => {
-  beforeAll(async () => { await init({ threads: 1 }); });
+  beforeAll(async () => { await init({ threads: 1, replace: true }); });
 
   // loss = sum((w * [1, 2, -3])^2) + sum(w) from w = [0.5, -1.5, 2], three steps.
   function run(make: (p: Tensor[]) => optim.Optimizer, steps = 3): Float32Array {
@@ -164,7 +164,7 @@ describe("optimizers against PyTorch's updates", () => {
 });
 
 describe('memory stays flat over long training', () => {
-  beforeAll(async () => { await init({ threads: 1 }); });
+  beforeAll(async () => { await init({ threads: 1, replace: true }); });
 
   it("10,000 iterations of the chapter's loop inside tidy", () => {
     const { X, Y } = chapterData();

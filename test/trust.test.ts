@@ -5,7 +5,7 @@ import {
 } from '../src/index';
 import { currentBackend } from '../src/engine';
 import type { WasmBackend } from '../src/backend/wasm/index';
-import { conv2dForwardRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/backend/reference/index';
+import { conv2dForwardRef, conv2dBackwardInputRef, conv2dBackwardWeightRef } from '../src/backend/reference/conv';
 import { conv2dInfo } from '../src/ops/conv_info';
 import { Rng } from '../src/random';
 import { TOL, expectBitwise, expectClose, randomArray } from './helpers';
@@ -23,7 +23,7 @@ function bigConv(seed = 5) {
 
 describe('worker faults', () => {
   it('a worker that throws fails that call with BackendError; later calls work and are correct', async () => {
-    await init({ threads: 2, build: 'simd' });
+    await init({ threads: 2, build: 'simd', replace: true });
     const expected = bigConv();
     const be = currentBackend() as WasmBackend;
     const before = memory();
@@ -37,7 +37,7 @@ describe('worker faults', () => {
   });
 
   it('a worker that dies mid-call fails that call; the engine continues on one thread, then rebuilds the pool', async () => {
-    await init({ threads: 2, build: 'simd' });
+    await init({ threads: 2, build: 'simd', replace: true });
     const expected = bigConv();
     const be = currentBackend() as WasmBackend;
     be.pool!.injectFault(1, 2);
@@ -54,14 +54,14 @@ describe('worker faults', () => {
 
   it('init twice and concurrently is safe', async () => {
     await Promise.all([init({ threads: 1 }), init({ threads: 1 }), init({ threads: 1 })]);
-    await init({ threads: 1 });
+    await init({ threads: 1, replace: true });
     expect(corr2d(tensor([[0, 1, 2], [3, 4, 5], [6, 7, 8]]), tensor([[0, 1], [2, 3]])).toArray()).toEqual([[19, 25], [37, 43]]);
   });
 });
 
 describe('memory limits', () => {
   it('a request beyond the maximum memory is a RangeError naming the bytes; nothing leaks; the engine keeps working', async () => {
-    await init({ threads: 1, maxMemoryMB: 64 });
+    await init({ threads: 1, maxMemoryMB: 64, replace: true });
     const before = memory();
     let err: unknown;
     try { zeros([4096, 4096]); } catch (e) { err = e; }
@@ -96,7 +96,7 @@ describe('memory limits', () => {
 
 describe('numerics', () => {
   it('NaN and ±Infinity propagate as in PyTorch', async () => {
-    await init({ threads: 1 });
+    await init({ threads: 1, replace: true });
     tidy(() => {
       const x = tensor(Array.from({ length: 16 }, (_, i) => i + 1), [1, 1, 4, 4]);
       x.assign(x.data().map((v, i) => (i === 5 ? NaN : i === 11 ? Infinity : v)));
@@ -120,7 +120,7 @@ describe('numerics', () => {
   });
 
   it('very large and very small magnitudes match the reference', async () => {
-    await init({ threads: 1 });
+    await init({ threads: 1, replace: true });
     for (const scale of [1e30, 1e-30, 1e-38]) {
       const rng = new Rng(11);
       const g = conv2dInfo([2, 6, 9, 11], [5, 6, 3, 3], { padding: 1, stride: [1, 2] });
@@ -147,7 +147,7 @@ describe('numerics', () => {
   });
 
   it('results are deterministic from run to run', async () => {
-    await init({ threads: 2, build: 'simd' });
+    await init({ threads: 2, build: 'simd', replace: true });
     const a = bigConv(3), b = bigConv(3);
     expectBitwise(a, b, 'run to run');
   });
@@ -155,7 +155,7 @@ describe('numerics', () => {
 
 describe('interleaved users', () => {
   it('several async users of the engine cannot corrupt each other', async () => {
-    await init({ threads: 2, build: 'simd' });
+    await init({ threads: 2, build: 'simd', replace: true });
     const user = async (k: number) => {
       const out: number[][] = [];
       for (let step = 0; step < 20; step++) {

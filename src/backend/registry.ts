@@ -149,12 +149,12 @@ export const binary = kernel({
 });
 
 /**
- * Reduction over the middle axis of [A, R, B] (op in REDUCE, results times
- * `scale`), in fixed chunks of RC along R: y is [A, ceil(R/RC), B], yi its
+ * Reduction over the middle axis of [A, R, B] (op in REDUCE, results divided by
+ * `divisor`), in fixed chunks of RC along R: y is [A, ceil(R/RC), B], yi its
  * first indices (or null); xi, when given, holds the indices of partial results.
  */
 export const Reduce = layout('Reduce', {
-  op: 'i32', A: 'i32', R: 'i32', B: 'i32', RC: 'i32', scale: 'f32', x: 'ptr', xi: 'ptr', y: 'ptr', yi: 'ptr',
+  op: 'i32', A: 'i32', R: 'i32', B: 'i32', RC: 'i32', divisor: 'f32', x: 'ptr', xi: 'ptr', y: 'ptr', yi: 'ptr',
 });
 export const reduce = kernel({
   name: 'reduce', source: 'reduce', fn: 'reduce', simd: true, layout: Reduce,

@@ -40,7 +40,7 @@ export function mseLoss(yhat: Tensor, y: Tensor, opts?: { reduction?: Reduction 
   }));
   const scale = reduction === 'mean' ? 2 / a.size : 2;
   return record(out, fn, [a, b], [a, b], (g) => {
-    const ga = mul(mul(sub(a, b), g), scale);
+    const ga = mul(mul(sub(a, b), scale), g);
     return [a.requiresGrad ? ga : null, b.requiresGrad ? neg(ga) : null];
   });
 }

@@ -33,7 +33,7 @@ function pair(v: unknown, name: string, min: number, fn: string): [number, numbe
     // A private copy, each entry read once.
     const n = v.length;
     const c = n === 2 ? [v[0], v[1]] : [];
-    if (n !== 2) throw new RangeError(`${fn}: ${name} must be ${what} or a pair of them, got an array of length ${n}`);
+    if (n !== 2) throw new RangeError(`${fn}: ${name} must be ${what} or a pair of them, got ${fmtValue(Array.from({ length: Math.min(n, 8) }, (_, i) => v[i]))}${n > 8 ? ' ...' : ''}`);
     return [check(c[0], c), check(c[1], c)];
   }
   if (typeof v !== 'number') throw new TypeError(`${fn}: ${name} must be ${what} or a pair of them, got ${fmtValue(v)}`);

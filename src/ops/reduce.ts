@@ -49,7 +49,7 @@ function plan(shape: readonly number[], dims: readonly number[]): Plan {
  * Runs the reduction: y (and yi, the first indices) of shape [A, B], in two
  * passes when R has more than one chunk. Frees what it made on failure.
  */
-function reduceInto(fn: string, op: number, x: Tensor, p: Plan, y: Tensor, yi: Tensor | null, scale: number): void {
+function reduceInto(fn: string, op: number, x: Tensor, p: Plan, y: Tensor, yi: Tensor | null, divisor: number): void {
   const be = x.backend;
   const made: Tensor[] = [y, ...(yi ? [yi] : [])];
   let src = x;
@@ -64,15 +64,15 @@ function reduceInto(fn: string, op: number, x: Tensor, p: Plan, y: Tensor, yi: T
   const nchunk = Math.ceil(p.R / RC);
   try {
     if (nchunk <= 1) {
-      run(be, reduceK, { op, A: p.A, R: p.R, B: p.B, RC: Math.max(p.R, 1), scale, x: src, y, yi }, fn, made);
+      run(be, reduceK, { op, A: p.A, R: p.R, B: p.B, RC: Math.max(p.R, 1), divisor, x: src, y, yi }, fn, made);
       return;
     }
     const part = output([p.A, nchunk, p.B], fn);
     made.push(part);
     const parti = op === REDUCE.SUM ? null : output([p.A, nchunk, p.B], fn);
     if (parti) made.push(parti);
-    run(be, reduceK, { op, A: p.A, R: p.R, B: p.B, RC, scale: 1, x: src, y: part, yi: parti }, fn, made);
-    run(be, reduceK, { op, A: p.A, R: nchunk, B: p.B, RC: nchunk, scale, x: part, xi: parti, y, yi }, fn, made);
+    run(be, reduceK, { op, A: p.A, R: p.R, B: p.B, RC, divisor: 1, x: src, y: part, yi: parti }, fn, made);
+    run(be, reduceK, { op, A: p.A, R: nchunk, B: p.B, RC: nchunk, divisor, x: part, xi: parti, y, yi }, fn, made);
     part.dispose();
     parti?.dispose();
   } finally {
@@ -117,7 +117,7 @@ function reduction(fn: string, x: unknown, dim: unknown, keepdim: unknown, op: n
   const y = output(keep ? p.keptShape : p.outShape, fn);
   if (y.size > 0) {
     if (p.R === 0) run(t.backend, unaryK, { n: y.size, op: UNARY.FILL, s0: mean ? NaN : 0, x: y, y }, fn, [y]);
-    else reduceInto(fn, op, t, p, y, null, mean ? 1 / p.R : 1);
+    else reduceInto(fn, op, t, p, y, null, mean ? p.R : 1);
   }
   return { t, p, dims, keep, y };
 }

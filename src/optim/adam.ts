@@ -47,7 +47,7 @@ export class Adam implements Optimizer {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`${name}: options must be an object, got ${describe(opts)}`);
     const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = defaultDecay, amsgrad = false, maximize = false } = opts;
     this.lr = checkNumber(lr, 'lr', name, 0);
-    if (!Array.isArray(betas) || betas.length !== 2) throw new RangeError(`${name}: betas must be a pair of numbers in [0, 1), got ${describe(betas)}`);
+    if (!Array.isArray(betas) || betas.length !== 2) throw new RangeError(`${name}: betas must be a pair of numbers in [0, 1), got ${Array.isArray(betas) ? JSON.stringify(betas) : describe(betas)}`);
     const [b1, b2] = [betas[0], betas[1]];
     this.beta1 = checkNumber(b1, 'betas[0]', name, 0, 1, false);
     this.beta2 = checkNumber(b2, 'betas[1]', name, 0, 1, false);

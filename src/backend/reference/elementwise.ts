@@ -16,7 +16,7 @@ function pows(x: number, p: number): number {
   if (p === -2) return 1 / (x * x);
   return x ** p;
 }
-const sign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : x);
+const sign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0);
 /** IEEE maximum/minimum: NaN if either is NaN, -0 < +0 (WebAssembly's f32.max/min, PyTorch's maximum/minimum). */
 const fmax = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a === b ? (Object.is(a, -0) ? b : a) : a > b ? a : b);
 const fmin = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a === b ? (Object.is(a, -0) ? a : b) : a < b ? a : b);
