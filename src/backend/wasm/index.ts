@@ -40,7 +40,7 @@ export class WasmBackend implements Backend {
   readonly arena: Arena;
   private readonly fns = new Map<string, KernelFn>();
   private readonly names: string[];
-  private readonly params: number;
+  private params: number;
   private ws = 0;
   private wsBytes = 0;
   private readonly packed = new Map<string, { version: number; ptr: number }>();
@@ -86,7 +86,7 @@ export class WasmBackend implements Backend {
   get hasSimd(): boolean { return this.fns.has('conv2d_forward_gemm_simd'); }
 
   alloc(length: number): WasmBlock { return new WasmBlock(this.arena.alloc(length * 4), length); }
-  free(s: Storage): void { this.arena.free((s as WasmBlock).ptr); }
+  free(s: Storage): void { this.release((s as WasmBlock).ptr); }
   view(s: Storage): Float32Array {
     const b = s as WasmBlock;
     const buf = this.arena.buffer;
@@ -100,14 +100,14 @@ export class WasmBackend implements Backend {
     if (!this.packedIds.delete(id)) return;
     for (const kind of ['f', 't', 'r', 'rf']) {
       const e = this.packed.get(`${kind}${id}`);
-      if (e) { this.arena.free(e.ptr); this.packed.delete(`${kind}${id}`); }
+      if (e) { this.release(e.ptr); this.packed.delete(`${kind}${id}`); }
     }
   }
 
   private workspace(floats: number): number {
     const bytes = floats * 4;
     if (bytes > this.wsBytes) {
-      if (this.ws) this.arena.free(this.ws);
+      if (this.ws) this.release(this.ws);
       this.ws = 0; this.wsBytes = 0;
       this.ws = this.arena.alloc(bytes);
       this.wsBytes = bytes;
@@ -126,7 +126,7 @@ export class WasmBackend implements Backend {
     const cacheKey = key ? `${kind}${key.id}` : '';
     const hit = key ? this.packed.get(cacheKey) : undefined;
     if (hit && hit.version === key!.version) return { ptr: hit.ptr, temp: false };
-    if (hit) { this.arena.free(hit.ptr); this.packed.delete(cacheKey); }
+    if (hit) { this.release(hit.ptr); this.packed.delete(cacheKey); }
     const ptr = this.arena.alloc(len * 4);
     const dst = new Float32Array(this.arena.buffer, ptr, len);
     const src = this.view(w);
@@ -166,7 +166,7 @@ export class WasmBackend implements Backend {
     if (T === 1 || !this.pool) { fn(this.params, a, b, c, d, ws, 0, units); return; }
     this.pooledCalls++;
     try {
-      this.pool.run(this.names.indexOf(name), fn, [this.params, a, b, c, d], ws, stride, units, T,
+      this.pool.run(this.names.indexOf(name), [this.params, a, b, c, d], ws, stride, units, T, fn,
         Math.max(5000, (convFlops(g) / 1e8) * 1000));
     } finally {
       if (this.pool.broken) this.recoverPool();
@@ -178,15 +178,43 @@ export class WasmBackend implements Backend {
   /** Resolves when a pool being rebuilt after a fault is ready (tests await it). */
   rebuilding: Promise<void> | null = null;
 
+  /** Blocks freed while workers of a shut-down pool may still write; null when none may. */
+  private held: number[] | null = null;
+  private disposed = false;
+
+  /** Frees a block, or holds it until no straggling worker can write into it. */
+  private release(ptr: number): void {
+    if (this.held) this.held.push(ptr);
+    else this.arena.free(ptr);
+  }
+
   /** After a worker died: continue on this thread now, rebuild the pool in the background. */
   private recoverPool(): void {
     const lost = this.pool!;
     const threads = lost.size;
-    lost.terminate();
     this.pool = null;
+    // A worker that timed out may still run its kernel until it has exited: nothing
+    // freed until then is reused, and the next calls get a fresh geometry block and
+    // workspace (the straggler may read the old block and write its old workspace).
+    const held = (this.held ??= []);
+    if (this.ws) { held.push(this.ws); this.ws = 0; this.wsBytes = 0; }
+    try {
+      const params = this.arena.alloc(64 * 4);
+      held.push(this.params);
+      this.params = params;
+      this.geometryView = null;
+    } catch { /* no memory for a new block: keep the old one */ }
+    void lost.terminate().then(() => {
+      if (this.held !== held) return;
+      this.held = null;
+      for (const p of held) this.arena.free(p);
+    });
     this.poolNote = `a worker failed; running on one thread while the pool of ${threads} is rebuilt`;
     this.rebuilding = Pool.create(threads, this.module!, this.memory, this.names).then(
-      (p) => { this.pool = p; this.poolNote = null; },
+      (p) => {
+        if (this.disposed) { void p.terminate(); return; }
+        this.pool = p; this.poolNote = null;
+      },
       (e: Error) => { this.poolNote = `a worker failed and the pool could not be rebuilt (${e.message}); running on one thread`; },
     ).finally(() => { this.rebuilding = null; });
   }
@@ -200,7 +228,7 @@ export class WasmBackend implements Backend {
     try {
       fn(pw.ptr);
     } finally {
-      if (pw.temp) this.arena.free(pw.ptr);
+      if (pw.temp) this.release(pw.ptr);
     }
   }
 
@@ -232,7 +260,12 @@ export class WasmBackend implements Backend {
     this.run(backwardBias, this.variant, g, (dy as WasmBlock).ptr, (db as WasmBlock).ptr, 0, 0);
   }
 
-  dispose(): void { this.pool?.terminate(); }
+  /** Ends every worker this backend started, including a pool still being rebuilt (ended when it arrives). */
+  dispose(): void {
+    this.disposed = true;
+    void this.pool?.terminate();
+    this.pool = null;
+  }
 }
 
 export { KERNELS };
