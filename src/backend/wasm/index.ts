@@ -60,7 +60,9 @@ export class WasmBackend implements Backend {
   private readonly table = new Map<Kernel<Fields>, Entry>();
   private readonly names: string[] = [];
   private readonly slots = new Map<object, FieldSlot[]>();
-  private readonly params: number;
+  private params: number;
+  /** Blocks freed while workers of a shut-down pool may still write; null when none may. */
+  private held: number[] | null = null;
   private ws = 0;
   private wsBytes = 0;
   private i32: Int32Array | null = null;
@@ -113,7 +115,13 @@ export class WasmBackend implements Backend {
     if (this.detachViews) this.memory.grow(0);
     return { ptr, floats };
   }
-  free(b: WasmBlock): void { this.arena.free(b.ptr); }
+  free(b: WasmBlock): void { this.release(b.ptr); }
+
+  /** Frees a block, or holds it until no straggling worker can write into it. */
+  private release(ptr: number): void {
+    if (this.held) this.held.push(ptr);
+    else this.arena.free(ptr);
+  }
   read(b: WasmBlock, offset: number, length: number): Float32Array {
     return new Float32Array(this.memory.buffer, b.ptr + offset * 4, length).slice();
   }
@@ -126,7 +134,7 @@ export class WasmBackend implements Backend {
   private workspace(bytes: number): number {
     if (bytes > this.wsBytes) {
       const ptr = this.arena.alloc(bytes);
-      if (this.ws) this.arena.free(this.ws);
+      if (this.ws) this.release(this.ws);
       this.ws = ptr;
       this.wsBytes = bytes;
     }
@@ -178,8 +186,8 @@ export class WasmBackend implements Backend {
       if (T === 1 || !this.pool) { fn(this.params, ws, 0, units); return; }
       this.pooledCalls++;
       try {
-        this.pool.run(useSimd ? e.simdIndex : e.scalarIndex, (q, _a, _b, _c, _d, w, b, en) => fn(q, w, b, en),
-          [this.params, 0, 0, 0, 0], ws, stride, units, T, Math.max(5000, (k.cost(p) / 1e8) * 1000));
+        this.pool.run(useSimd ? e.simdIndex : e.scalarIndex, [this.params], ws, stride, units, T, fn as (...a: number[]) => void,
+          Math.max(5000, (k.cost(p) / 1e8) * 1000));
       } finally {
         if (this.pool.broken) this.recoverPool();
       }
@@ -193,8 +201,23 @@ export class WasmBackend implements Backend {
   private recoverPool(): void {
     const lost = this.pool!;
     const threads = lost.size;
-    void lost.terminate();
     this.pool = null;
+    // A worker that timed out may still run its kernel until it has exited: nothing
+    // freed until then is reused, and the next calls get a fresh parameter block and
+    // workspace (the straggler may read the old block and write its old workspace).
+    const held = (this.held ??= []);
+    if (this.ws) { held.push(this.ws); this.ws = 0; this.wsBytes = 0; }
+    try {
+      const params = this.arena.alloc(PARAM_BYTES);
+      held.push(this.params);
+      this.params = params;
+      this.i32 = null; this.f32 = null;
+    } catch { /* no memory for a new block: keep the old one */ }
+    void lost.terminate().then(() => {
+      if (this.held !== held) return;
+      this.held = null;
+      if (!this.disposed) for (const ptr of held) this.arena.free(ptr);
+    });
     this.poolNote = `a worker failed; running on one thread while the pool of ${threads} is rebuilt`;
     this.rebuilding = Pool.create(threads, this.module, this.memory, this.names).then(
       (p) => {
