@@ -9,7 +9,7 @@ import {
   UNARY_DIVS, UNARY_RDIVS, UNARY_POWS, UNARY_CLAMP, UNARY_LEAKY_RELU,
   BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_MAXIMUM, BINARY_MINIMUM, BINARY_POW,
   BINARY_EQ, BINARY_NE, BINARY_LT, BINARY_LE, BINARY_GT, BINARY_GE, BINARY_RELU_BW, BINARY_LEAKY_BW,
-  BINARY_SIGMOID_BW, BINARY_TANH_BW, BINARY_SQRT_BW, BINARY_SIGN_MUL, BINARY_CLAMP_BW,
+  BINARY_SIGMOID_BW, BINARY_TANH_BW, BINARY_SQRT_BW, BINARY_SIGN_MUL, BINARY_CLAMP_BW, BINARY_SCALED_MUL,
 } from './generated/params';
 import { isSimd, expS, expV, logS, logV, tanhS, tanhV, sigmoidS, sigmoidV, signS, signV } from './math';
 
@@ -140,6 +140,8 @@ export function unary<V>(p: usize, ws: usize, begin: i32, end: i32): void {
     case BINARY_SQRT_BW: return a / (b + b);
     case BINARY_SIGN_MUL: return a * signS(b);
     case BINARY_CLAMP_BW: return b >= s0 && b <= s1 ? a : 0;
+    // (b * s0) * a: the gradient of x^2 is (x * 2) * g, in PyTorch's order
+    case BINARY_SCALED_MUL: return (b * s0) * a;
     default: unreachable();
   }
   return 0;
@@ -167,6 +169,7 @@ export function unary<V>(p: usize, ws: usize, begin: i32, end: i32): void {
     case BINARY_SQRT_BW: return f32x4.div(a, f32x4.add(b, b));
     case BINARY_SIGN_MUL: return f32x4.mul(a, signV(b));
     case BINARY_CLAMP_BW: return v128.and(a, v128.and(f32x4.ge(b, s0), f32x4.le(b, s1)));
+    case BINARY_SCALED_MUL: return f32x4.mul(f32x4.mul(b, s0), a);
     default: {
       const p = f32x4.extract_lane(s0, 0), q = f32x4.extract_lane(s1, 0);
       let r = f32x4.splat(binaryS(op, f32x4.extract_lane(a, 0), f32x4.extract_lane(b, 0), p, q));

@@ -1,4 +1,4 @@
-import { keep, noGrad, tidy } from './engine';
+import { noGrad, ownGrad, tidy } from './engine';
 import { AutogradError, DisposedError, ShapeError, fmtShape } from './errors';
 import { Tensor, ones, readValues, tensor, view } from './tensor';
 import { addInPlace, add, clone } from './ops/elementwise';
@@ -21,17 +21,19 @@ function describeTensor(t: Tensor): string {
 function graph(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<Tensor>([root]);
-  const stack: Array<[Tensor, number]> = [[root, 0]];
+  const stack: Tensor[] = [root];
+  const next: number[] = [0];
   while (stack.length) {
-    const top = stack[stack.length - 1];
-    const [t, i] = top;
+    const t = stack[stack.length - 1];
+    const i = next[next.length - 1];
     if (i === 0) {
-      if (t.ref.released || t.isDisposed) {
+      if (t.isDisposed) {
         throw new DisposedError(`backward: ${describeTensor(t)} is part of the graph but was disposed (by dispose() or the tidy scope that made it); keep it (return it from tidy, or keep()) or call backward() inside that scope`);
       }
       const ctx = t._ctx;
       if (ctx) {
-        for (const [s, version] of ctx.saved) {
+        for (let j = 0; j < ctx.saved.length; j++) {
+          const s = ctx.saved[j], version = ctx.versions[j];
           if (s.isDisposed) {
             throw new DisposedError(`backward: ${describeTensor(s)}, needed to compute the gradient of ${ctx.name}, was disposed`);
           }
@@ -43,11 +45,11 @@ function graph(root: Tensor): Tensor[] {
     }
     const inputs = t._ctx ? t._ctx.inputs : [];
     if (i < inputs.length) {
-      top[1] = i + 1;
+      next[next.length - 1] = i + 1;
       const c = inputs[i];
-      if (c.requiresGrad && !seen.has(c)) { seen.add(c); stack.push([c, 0]); }
+      if (c.requiresGrad && !seen.has(c)) { seen.add(c); stack.push(c); next.push(0); }
     } else {
-      stack.pop();
+      stack.pop(); next.pop();
       order.push(t);
     }
   }
@@ -164,7 +166,7 @@ export function backward(root: Tensor, grad?: Tensor | number | readonly unknown
   noGrad(() => {
     for (const [leaf, g] of leafGrads) {
       if (leaf.grad && !leaf.grad.isDisposed) { addInPlace(leaf.grad, g); g.dispose(); }
-      else leaf.grad = keep(g);
+      else { leaf.grad = g; ownGrad(leaf, g); }
     }
   });
   for (const t of order) if (t._ctx) { t._ctx = null; freed.add(t); }

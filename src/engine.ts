@@ -47,12 +47,12 @@ let pending: { promise: Promise<void>; key: string; opts: string } | null = null
 // Ownership: one owner per block of memory.
 //
 // A Storage owns one block of backend memory and every block derived from it
-// (packed weights); it frees them all exactly once, when its last Ref is
-// released. Each Tensor holds exactly one Ref to the storage it views (a
-// reshape is another Tensor with another Ref to the same storage). A Ref is
-// released at most once, by whichever comes first: `dispose()`, the end of the
-// `tidy` scope that made it, the garbage-collection safety net, or `init`
-// replacing the backend (which frees the backend's memory wholesale).
+// (packed weights); it frees them all exactly once, when the last tensor that
+// views it lets go (a reshape is another tensor viewing the same storage).
+// Each tensor lets go of its storage at most once, by whichever comes first:
+// `dispose()`, the end of the `tidy` scope that made it, the
+// garbage-collection safety net (only for tensors outside every scope), or
+// `init` replacing the backend (which frees the backend's memory wholesale).
 // ---------------------------------------------------------------------------
 
 let liveRefs = 0;
@@ -64,7 +64,7 @@ interface Derived { readonly buf: Buf; version: number }
 export class Storage {
   /** Bumped by every write: autograd checks saved tensors against it; derived copies key on it. */
   version = 0;
-  /** Refs (tensors) viewing this storage. */
+  /** Tensors viewing this storage. */
   refs = 0;
   private derived: Map<string, Derived> | null = null;
   private freed = false;
@@ -100,57 +100,93 @@ export class Storage {
     return d.buf;
   }
 
-  /** @internal Drops one Ref; the last one frees the block and everything derived from it. */
+  /** @internal A tensor starts viewing this storage. */
+  retain(): void { this.refs++; liveRefs++; }
+
+  /** @internal A tensor stops viewing this storage; the last one frees the block and everything derived from it. */
   release(): void {
+    if (this.backend.disposed) return; // counted down when the backend was replaced
+    liveRefs--;
     if (--this.refs > 0 || this.freed) return;
     this.freed = true;
     liveBytes -= this.floats * 4;
-    if (this.backend.disposed) return;
     this.backend.free(this.block);
     if (this.derived) for (const d of this.derived.values()) this.backend.free(d.buf.block);
     this.derived = null;
   }
 }
 
-/** A tensor's claim on its storage, released exactly once (see the ownership rule above). */
-export class Ref {
-  private live = true;
-  constructor(readonly storage: Storage) {
-    storage.refs++;
-    liveRefs++;
-  }
-  get released(): boolean { return !this.live; }
-  release(): void {
-    if (!this.live) return;
-    this.live = false;
-    if (this.storage.backend.disposed) return; // counted down when the backend was replaced
-    liveRefs--;
+/**
+ * What the safety net holds for a tensor: its storage, whether the tensor
+ * already let go, and the gradient it owns (freed with it).
+ */
+interface Cell { readonly storage: Storage; released: boolean; grad: Owned | null }
+
+/** The safety net: a tensor collected without `dispose()` lets go of its storage. */
+const finalizer = typeof FinalizationRegistry !== 'undefined'
+  ? new FinalizationRegistry<Cell>((c) => {
+    if (c.released) return;
+    c.released = true;
+    c.storage.release();
+    c.grad?.dispose();
+  })
+  : null;
+
+/**
+ * Something that holds a storage and lets go of it exactly once (a Tensor).
+ * Scopes and the safety net work on this.
+ */
+export abstract class Owned {
+  /** @internal Whether this tensor let go of its storage. */
+  _released = false;
+  /** @internal Its entry in the safety net, if it has one. */
+  _cell: Cell | null = null;
+  /** @internal Exempt from every tidy scope (keep(), or a gradient owned by its tensor). */
+  _kept = false;
+  /** @internal */
+  abstract readonly storage: Storage;
+  /** Frees the data (once the last view of it is gone). */
+  abstract dispose(): void;
+
+  /** @internal Lets go of the storage, once. */
+  protected letGo(): boolean {
+    if (this._released) return false;
+    this._released = true;
+    const c = this._cell;
+    if (c) {
+      this._cell = null;
+      if (c.released) return true;
+      c.released = true;
+      finalizer!.unregister(this);
+    }
     this.storage.release();
+    return true;
   }
 }
 
-/** The safety net: a tensor collected without `dispose()` releases its Ref. */
-const finalizer = typeof FinalizationRegistry !== 'undefined' ? new FinalizationRegistry<Ref>((r) => r.release()) : null;
-
-/** Something a scope can release: a Tensor. */
-export interface Owner { readonly ref: Ref; dispose(): void }
-
-const scopes: Owner[][] = [];
-const keptForever = new WeakSet<Owner>();
+const scopes: Owned[][] = [];
 
 /** @internal Puts a new owner in the innermost scope, or under the safety net outside any scope. */
-export function adopt(o: Owner): void {
+export function adopt(o: Owned): void {
   if (scopes.length) scopes[scopes.length - 1].push(o);
   else guard(o);
 }
 
-/** @internal Registers an owner with the safety net (never a released one). */
-export function guard(o: Owner): void {
-  if (!o.ref.released) finalizer?.register(o, o.ref, o);
+/** @internal Registers an owner with the safety net (never a released one, never twice). */
+export function guard(o: Owned): void {
+  if (o._released || o._cell || !finalizer) return;
+  o._cell = { storage: o.storage, released: false, grad: (o as { grad?: Owned | null }).grad ?? null };
+  finalizer.register(o, o._cell, o);
 }
 
-/** @internal Unregisters an owner from the safety net (its Ref is being released explicitly). */
-export function unguard(o: Owner): void { finalizer?.unregister(o); }
+/**
+ * @internal Makes `g` the gradient owned by `o`: exempt from scopes, freed when
+ * `o` is disposed or collected (so it needs no safety-net entry of its own).
+ */
+export function ownGrad(o: Owned, g: Owned): void {
+  g._kept = true;
+  if (o._cell) o._cell.grad = g;
+}
 
 /**
  * Runs `fn` and disposes every tensor created inside it, except the tensors it
@@ -162,7 +198,7 @@ export function unguard(o: Owner): void { finalizer?.unregister(o); }
  */
 export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError(`tidy: expected a function, got ${describe(fn)}`);
-  const scope: Owner[] = [];
+  const scope: Owned[] = [];
   scopes.push(scope);
   const depth = scopes.length;
   let result: T;
@@ -171,31 +207,37 @@ export function tidy<T>(fn: () => T): T {
     if (result instanceof Promise) throw new TypeError('tidy: the function must be synchronous; it returned a Promise');
   } catch (e) {
     scopes.length = depth - 1;
-    for (let k = scope.length - 1; k >= 0; k--) if (!keptForever.has(scope[k])) scope[k].dispose();
+    for (let k = scope.length - 1; k >= 0; k--) if (!scope[k]._kept) scope[k].dispose();
     throw e;
   }
   scopes.length = depth - 1;
-  const kept = owners(result);
+  const kept = result !== null && typeof result === 'object' ? owners(result) : null;
   const outer = scopes.length ? scopes[scopes.length - 1] : null;
   // Newest first: the allocator then mostly frees its topmost block.
   for (let k = scope.length - 1; k >= 0; k--) {
     const t = scope[k];
-    if (kept.has(t)) { if (outer) outer.push(t); else guard(t); }
-    else if (!keptForever.has(t)) t.dispose();
+    if (kept !== null && kept.has(t)) { if (outer) outer.push(t); else guard(t); }
+    else if (!t._kept) t.dispose();
   }
   return result;
 }
 
 /** The owners in a result: itself, or inside arrays and plain objects, at any depth, cycles included. */
-function owners(x: unknown): Set<Owner> {
-  const out = new Set<Owner>();
+function owners(x: unknown): Set<Owned> {
+  const out = new Set<Owned>();
+  if (x instanceof Owned) { out.add(x); return out; }
+  // A flat array of tensors (the common case) needs no traversal.
+  if (Array.isArray(x) && x.every((v) => v === null || v === undefined || v instanceof Owned)) {
+    for (let i = 0; i < x.length; i++) if (x[i]) out.add(x[i]);
+    return out;
+  }
   const seen = new Set<object>();
   const stack: unknown[] = [x];
   while (stack.length) {
     const v = stack.pop();
     if (v === null || typeof v !== 'object' || seen.has(v)) continue;
     seen.add(v);
-    if ('ref' in v && (v as Owner).ref instanceof Ref) out.add(v as Owner);
+    if (v instanceof Owned) out.add(v);
     else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push(v[i]);
     else if (Object.getPrototypeOf(v) === Object.prototype) for (const k of Object.keys(v)) stack.push((v as Record<string, unknown>)[k]);
   }
@@ -206,8 +248,8 @@ function owners(x: unknown): Set<Owner> {
  * Exempts a tensor from disposal by the enclosing `tidy` scopes.
  * @example const w = tidy(() => keep(randn([3, 3]))); // survives the scope
  */
-export function keep<T extends Owner>(t: T): T {
-  keptForever.add(t);
+export function keep<T extends Owned>(t: T): T {
+  t._kept = true;
   guard(t);
   return t;
 }

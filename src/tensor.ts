@@ -1,6 +1,6 @@
 import type { Backend } from './backend/backend';
 import type { Block, Buf } from './backend/layout';
-import { Ref, Storage, adopt, checkCurrent, describe, getBackend, noGrad, unguard } from './engine';
+import { Owned, Storage, adopt, checkCurrent, describe, getBackend, noGrad } from './engine';
 import { DisposedError, ShapeError, fmtShape } from './errors';
 import { formatWith } from './format';
 import { backward } from './autograd';
@@ -39,8 +39,10 @@ const GRAD_FN_NAMES: Record<string, string> = {
 export interface GradFn {
   readonly name: string;
   readonly inputs: readonly Tensor[];
-  /** Tensors the backward reads, with their storage's version when recorded. */
-  readonly saved: ReadonlyArray<readonly [Tensor, number]>;
+  /** Tensors the backward reads... */
+  readonly saved: readonly Tensor[];
+  /** ...and their storages' versions when recorded. */
+  readonly versions: readonly number[];
   /** Gradients for each input (null where an input needs none), given the output's gradient. */
   backward(grad: Tensor): Array<Tensor | null>;
 }
@@ -88,42 +90,44 @@ function fmtValues(s: readonly unknown[]): string {
  * String(t);    // 'tensor([[1., 2.],\n        [3., 4.]])'
  * t.dispose();
  */
-export class Tensor implements Buf {
+export class Tensor extends Owned implements Buf {
   /** A number unique to this tensor, used in messages. */
   readonly id: number;
-  /** Dimensions (frozen). */
+  /** Dimensions (the tensor's own copy; read-only: an op refuses a tensor whose shape was changed). */
   readonly shape: readonly number[];
   /** Number of elements. */
   readonly size: number;
   /** Whether gradients flow to this tensor; set at creation or with `requiresGrad_()`. */
   requiresGrad: boolean;
-  /** The accumulated gradient (leaves only), or null. */
+  /**
+   * The accumulated gradient (leaves only), or null. It belongs to this tensor
+   * and is freed with it; dispose it yourself if you take it away and drop it.
+   */
   grad: Tensor | null = null;
   /** @internal The storage this tensor views. */
   readonly storage: Storage;
   /** @internal Where this tensor starts in its storage, in elements. */
   readonly offset: number;
-  /** @internal This tensor's claim on its storage. */
-  readonly ref: Ref;
   /** @internal The op that made this tensor, while its graph lives. */
   _ctx: GradFn | null = null;
 
   /** @internal Use `tensor()`, `zeros()` and the ops instead. */
   constructor(shape: readonly number[], size: number, storage: Storage, offset = 0) {
+    super();
     this.id = nextId++;
-    this.shape = Object.freeze(shape.slice());
+    this.shape = shape.slice();
     this.size = size;
     this.storage = storage;
     this.offset = offset;
     this.requiresGrad = false;
-    this.ref = new Ref(storage);
+    storage.retain();
     adopt(this);
   }
 
   /** Number of dimensions. */
   get ndim(): number { return this.shape.length; }
   /** Whether `dispose()` was called (or the backend was replaced). */
-  get isDisposed(): boolean { return this.ref.released || !this.storage.current; }
+  get isDisposed(): boolean { return this._released || !this.storage.current; }
   /** Whether this tensor was created by the user rather than by an op. */
   get isLeaf(): boolean { return this._ctx === null; }
   /** @internal The storage's version: bumped by every in-place write. */
@@ -133,9 +137,18 @@ export class Tensor implements Buf {
   /** @internal The backend. */
   get backend(): Backend { return this.storage.backend; }
 
+  /** @internal Throws when the tensor's shape array was changed from outside (its size no longer matches). */
+  checkShape(fn: string): this {
+    const s = this.shape;
+    let n = 1;
+    for (let i = 0; i < s.length; i++) n *= s[i];
+    if (n !== this.size || !Array.isArray(s)) throw new TypeError(`${fn}: the shape of tensor #${this.id} was modified to ${fmtShape(s)}; a tensor's shape is read-only (it has ${this.size} elements)`);
+    return this;
+  }
+
   /** @internal Throws DisposedError when the tensor can no longer be used. */
   check(fn: string): this {
-    if (this.ref.released) throw new DisposedError(`${fn}: tensor #${this.id} with shape ${fmtShape(this.shape)} was disposed`);
+    if (this._released) throw new DisposedError(`${fn}: tensor #${this.id} with shape ${fmtShape(this.shape)} was disposed`);
     checkCurrent(this.storage, fn, `tensor #${this.id}`);
     return this;
   }
@@ -224,9 +237,7 @@ export class Tensor implements Buf {
 
   /** Frees the data (once the last view of it is gone). Harmless to call twice; the tensor throws DisposedError afterwards. */
   dispose(): void {
-    if (this.ref.released) return;
-    unguard(this);
-    this.ref.release();
+    if (!this.letGo()) return;
     if (this.grad) { this.grad.dispose(); this.grad = null; }
     this._ctx = null;
   }

@@ -1,6 +1,6 @@
 import type { Block, Fields, Kernel, Params } from './layout';
 
-export type { Block, Buf, WasmBlock } from './layout';
+export type { Block, Buf } from './layout';
 
 /**
  * Geometry of one 2-D convolution, computed once by `conv2dInfo` (src/ops/conv_info.ts)

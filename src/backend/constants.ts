@@ -29,7 +29,7 @@ export const UNARY = codes('COPY', 'FILL', 'NEG', 'RELU', 'SQUARE', 'EXP', 'LOG'
   'SIGN', 'ADDS', 'SUBS', 'RSUBS', 'MULS', 'DIVS', 'RDIVS', 'POWS', 'CLAMP', 'LEAKY_RELU');
 /** Op codes of the binary family (y = f(a, b), broadcast); the _BW codes take (gradient, x or y). */
 export const BINARY = codes('ADD', 'SUB', 'MUL', 'DIV', 'MAXIMUM', 'MINIMUM', 'POW', 'EQ', 'NE', 'LT', 'LE', 'GT', 'GE',
-  'RELU_BW', 'LEAKY_BW', 'SIGMOID_BW', 'TANH_BW', 'SQRT_BW', 'SIGN_MUL', 'CLAMP_BW');
+  'RELU_BW', 'LEAKY_BW', 'SIGMOID_BW', 'TANH_BW', 'SQRT_BW', 'SIGN_MUL', 'CLAMP_BW', 'SCALED_MUL');
 /** Reductions. */
 export const REDUCE = codes('SUM', 'MAX', 'MIN');
 /** Weight layouts made by conv2d_pack (see assembly/conv2d_pack.ts). */

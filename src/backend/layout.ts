@@ -14,11 +14,8 @@ export const MAXDIM = 8;
 export type Field = 'ptr' | 'i32' | 'f32' | 'dims';
 export type Fields = Readonly<Record<string, Field>>;
 
-/** A block of backend memory: a WebAssembly block or, on the reference backend, a Float64Array. */
-export type Block = WasmBlock | Float64Array;
-
-/** A block of WebAssembly linear memory: byte offset and length in floats. */
-export interface WasmBlock { readonly ptr: number; readonly floats: number }
+/** A block of backend memory: the byte address of a WebAssembly block or, on the reference backend, a Float64Array. */
+export type Block = number | Float64Array;
 
 /**
  * A buffer argument of a kernel: a block and an element offset into it.

@@ -45,6 +45,15 @@ export function transposedGeometry(g: ConvGeometry): ConvGeometry | null {
   return { N: g.N, C: g.O, H: g.OH, W: g.OW, O: g.C, KH: g.KH, KW: g.KW, OH: g.H, OW: g.W, SH: 1, SW: 1, PH, PW, DH: g.DH, DW: g.DW, G: g.G };
 }
 
+/** The Conv layout's parameters: the geometry and the buffers a kernel reads (one object shape for every call). */
+function params(g: ConvGeometry, b: { x?: Buf | null; w?: Buf | null; bias?: Buf | null; y?: Buf | null; dy?: Buf | null; dx?: Buf | null; dw?: Buf | null; db?: Buf | null; KB?: number; mode?: number }) {
+  return {
+    N: g.N, C: g.C, H: g.H, W: g.W, O: g.O, KH: g.KH, KW: g.KW, OH: g.OH, OW: g.OW, SH: g.SH, SW: g.SW, PH: g.PH, PW: g.PW,
+    DH: g.DH, DW: g.DW, G: g.G, KB: b.KB ?? 0, mode: b.mode ?? 0,
+    x: b.x ?? null, w: b.w ?? null, bias: b.bias ?? null, y: b.y ?? null, dy: b.dy ?? null, dx: b.dx ?? null, dw: b.dw ?? null, db: b.db ?? null,
+  };
+}
+
 /** Floats of a weight packed in layout `mode` for geometry g (see assembly/conv2d_pack.ts). */
 function packedLength(g: ConvGeometry, mode: number): number {
   const Cg = g.C / g.G, Og = g.O / g.G, KK = g.KH * g.KW;
@@ -63,7 +72,7 @@ function packedLength(g: ConvGeometry, mode: number): number {
 function packed(be: Backend, w: Tensor, g: ConvGeometry, mode: number, fn: string): Buf {
   const key = `conv2d/${mode}/${w.offset}/${g.G},${g.O},${g.C},${g.KH},${g.KW}/${be.build}`;
   try {
-    return w.storage.derive(key, packedLength(g, mode), (dst) => run(be, conv2dPack, { ...g, mode, w, y: dst }, fn, []));
+    return w.storage.derive(key, packedLength(g, mode), (dst) => run(be, conv2dPack, params(g, { mode, w, y: dst }), fn, []));
   } catch (e) {
     if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) {
       throw new RangeError(`${fn}: packed copy of weight ${fmtShape(w.shape)}: ${e.message.slice('wasmconv: '.length)}`);
@@ -76,7 +85,7 @@ function packed(be: Backend, w: Tensor, g: ConvGeometry, mode: number, fn: strin
 function forward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, y: Tensor): void {
   const k = chooseForward(g);
   const wb = k === conv2dForwardDirect ? w : packed(be, w, g, PACK.FORWARD, fn);
-  run(be, k, { ...g, x, w: wb, bias: b, y }, fn, []);
+  run(be, k, params(g, { x, w: wb, bias: b, y }), fn, []);
 }
 
 /** The three gradients of a convolution, for those of x, w, b that require one. */
@@ -90,19 +99,19 @@ function backward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor
       // (when its output channels fill the GEMM tile; else the col2im GEMM is faster).
       const k = chooseForward(gt);
       const wf = packed(be, w, g, k === conv2dForwardDirect ? PACK.FLIP : PACK.FLIP_FORWARD, fn);
-      run(be, k, { ...gt, x: dy, w: wf, y: dx }, fn, []);
+      run(be, k, params(gt, { x: dy, w: wf, y: dx }), fn, []);
     } else {
-      run(be, conv2dBackwardInputGemm, { ...g, dy, w: packed(be, w, g, PACK.TRANSPOSED, fn), dx }, fn, []);
+      run(be, conv2dBackwardInputGemm, params(g, { dy, w: packed(be, w, g, PACK.TRANSPOSED, fn), dx }), fn, []);
     }
   }
   if (w.requiresGrad) {
     const dw = grads[1] = output(w.shape, fn);
-    run(be, chooseBackwardWeight(g), { ...g, KB: weightBlock(g), x, dy, dw }, fn, []);
+    run(be, chooseBackwardWeight(g), params(g, { KB: weightBlock(g), x, dy, dw }), fn, []);
   }
   if (b) {
     const db = b.requiresGrad ? output(b.shape, fn) : null;
     grads.push(db);
-    if (db) run(be, conv2dBackwardBias, { ...g, dy, db }, fn, []);
+    if (db) run(be, conv2dBackwardBias, params(g, { dy, db }), fn, []);
   }
   return grads;
 }

@@ -99,22 +99,21 @@ export function conv2dInfo(xShape: readonly number[], wShape: readonly number[],
     OW = Math.floor((W + 2 * PW - effW) / SW) + 1;
   }
   // Every extent the kernels index with, and every block they fill, within 32-bit arithmetic.
-  const shapes = `(input ${fmtShape(xShape)}, weight ${fmtShape(wShape)}, stride [${SH}, ${SW}], padding [${PH}, ${PW}], dilation [${DH}, ${DW}])`;
-  const extents: Array<[string, number]> = [
-    ['padded input height', H + 2 * PH + effH], ['padded input width', W + 2 * PW + effW],
-    ['dilated kernel height', effH], ['dilated kernel width', effW],
-  ];
-  for (const [what, v] of extents) {
-    if (v > MAX_EXTENT) throw new RangeError(`${fn}: the ${what} ${v} is larger than the 2^28 (${MAX_EXTENT}) supported ${shapes}`);
-  }
   const Kg = Ci * KH * KW;
-  const blocks: Array<[string, number]> = [
-    ['output', N * O * OH * OW], ['input', N * C * H * W], ['weight', O * Kg],
-    ['im2col panel', Kg * 64], ['zero-bordered plane', (OH + effH) * (OW + effW)],
-    ['weight-gradient rows', 8 * (OH * OW + 16)], ['input-gradient workspace', (Math.ceil((4 * KH * KW) / 4) * 4 + O / G) * 256],
-  ];
-  for (const [what, v] of blocks) {
-    if (v > 2 ** 29) throw new RangeError(`${fn}: the ${what} would have ${v} elements, more than the 2^29 supported ${shapes}`);
+  const hp = H + 2 * PH + effH, wp = W + 2 * PW + effW;
+  if (hp > MAX_EXTENT || wp > MAX_EXTENT) {
+    throw new RangeError(`${fn}: the padded input ${hp > MAX_EXTENT ? `height ${hp}` : `width ${wp}`} is larger than the 2^28 (${MAX_EXTENT}) supported ${geometryText(xShape, wShape, SH, SW, PH, PW, DH, DW)}`);
+  }
+  const sizes = [N * O * OH * OW, N * C * H * W, O * Kg, Kg * 64, (OH + effH) * (OW + effW), 8 * (OH * OW + 16), (Math.ceil((4 * KH * KW) / 4) * 4 + O / G) * 256];
+  for (let i = 0; i < sizes.length; i++) {
+    if (sizes[i] > 2 ** 29) {
+      const what = ['output', 'input', 'weight', 'im2col panel', 'zero-bordered plane', 'weight-gradient rows', 'input-gradient workspace'][i];
+      throw new RangeError(`${fn}: the ${what} would have ${sizes[i]} elements, more than the 2^29 supported ${geometryText(xShape, wShape, SH, SW, PH, PW, DH, DW)}`);
+    }
   }
   return { N, C, H, W, O, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, G };
+}
+
+function geometryText(x: readonly number[], w: readonly number[], SH: number, SW: number, PH: number, PW: number, DH: number, DW: number): string {
+  return `(input ${fmtShape(x)}, weight ${fmtShape(w)}, stride [${SH}, ${SW}], padding [${PH}, ${PW}], dilation [${DH}, ${DW}])`;
 }

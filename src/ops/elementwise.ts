@@ -75,8 +75,14 @@ function unaryNew(code: number, x: Tensor, fn: string, s0 = 0, s1 = 0): Tensor {
 
 /** Runs the binary family: out = f(a, b) broadcast to out's shape (out may be a, when shapes match). */
 function binaryInto(code: number, a: Tensor, b: Tensor, out: Tensor, fn: string, s0 = 0, s1 = 0, made: Tensor[] = [out]): void {
+  const n = out.size;
+  // One dimension when each operand is either the whole output or a single element.
+  if ((a.size === n || a.size === 1) && (b.size === n || b.size === 1)) {
+    run(a.backend, binaryK, { op: code, ndim: 1, n, s0, s1, shape: [n], sa: [a.size === n ? 1 : 0], sb: [b.size === n ? 1 : 0], a, b, y: out }, fn, made);
+    return;
+  }
   const m = mergeDims(out.shape, [broadcastStrides(a.shape, out.shape), broadcastStrides(b.shape, out.shape)], fn);
-  run(a.backend, binaryK, { op: code, ndim: m.shape.length, n: out.size, s0, s1, shape: m.shape, sa: m.strides[0], sb: m.strides[1], a, b, y: out }, fn, made);
+  run(a.backend, binaryK, { op: code, ndim: m.shape.length, n, s0, s1, shape: m.shape, sa: m.strides[0], sb: m.strides[1], a, b, y: out }, fn, made);
 }
 
 /** f(a, b) into a new tensor of the broadcast shape. */
@@ -155,7 +161,9 @@ export function pow(x: Operand, p: Operand): Tensor {
   if (typeof a === 'number') throw new TypeError(`${fn}: the base must be a Tensor, got a number`);
   if (typeof b === 'number') {
     // d(x^p) = p * x^(p-1), 0 for p = 0 (as PyTorch)
-    return record(unaryNew(UNARY.POWS, a, fn, b), fn, [a], [a], (g) => [b === 0 ? mul(g, 0) : mul(g, mul(pow(a, b - 1), b))]);
+    return record(unaryNew(UNARY.POWS, a, fn, b), fn, [a], [a], (g) => [
+      b === 0 ? mul(g, 0) : b === 2 ? binaryNew(BINARY.SCALED_MUL, g, a, fn, 2) : mul(g, mul(pow(a, b - 1), b)),
+    ]);
   }
   const y = binaryNew(BINARY.POW, a, b, fn);
   return record(y, fn, [a, b], [a, b, y], (g) => [
@@ -231,7 +239,9 @@ function unaryOp(fn: string, x: unknown, code: number, grad: ((g: Tensor, x: Ten
 export function neg(x: Tensor): Tensor { return unaryOp('neg', x, UNARY.NEG, (g) => neg(g), 'none'); }
 
 /** x * x. @example square(tensor([3])).toArray(); // [9] */
-export function square(x: Tensor): Tensor { return unaryOp('square', x, UNARY.SQUARE, (g, t) => mul(g, mul(t, 2)), 'x'); }
+export function square(x: Tensor): Tensor {
+  return unaryOp('square', x, UNARY.SQUARE, (g, t) => binaryNew(BINARY.SCALED_MUL, g, t, 'square', 2), 'x');
+}
 
 /** max(x, 0) (NaN stays NaN). @example relu(tensor([-1, 2])).toArray(); // [0, 2] */
 export function relu(x: Tensor): Tensor {

@@ -15,14 +15,14 @@ export type Operand = Tensor | number;
 
 /** @internal A live tensor argument; throws TypeError or DisposedError otherwise. */
 export function tensorArg(x: unknown, fn: string, name: string): Tensor {
-  if (x instanceof Tensor) return x.check(fn);
+  if (x instanceof Tensor) return x.check(fn).checkShape(fn);
   throw new TypeError(`${fn}: ${name} must be a Tensor, got ${describe(x)}`);
 }
 
 /** @internal A live tensor or a number. */
 export function operand(x: unknown, fn: string, name: string): Operand {
   if (typeof x === 'number') return x;
-  if (x instanceof Tensor) return x.check(fn);
+  if (x instanceof Tensor) return x.check(fn).checkShape(fn);
   throw new TypeError(`${fn}: ${name} must be a Tensor or a number, got ${describe(x)}`);
 }
 
@@ -116,8 +116,11 @@ export function needsGrad(...xs: readonly Operand[]): boolean {
 export function record(out: Tensor, name: string, inputs: readonly Operand[], saved: readonly Tensor[],
                        backward: (g: Tensor) => Array<Tensor | null>): Tensor {
   if (!needsGrad(...inputs)) return out;
-  const ins = inputs.filter((x): x is Tensor => x instanceof Tensor);
-  const ctx: GradFn = { name, inputs: ins, saved: saved.map((t) => [t, t.version] as const), backward };
+  const ins: Tensor[] = [];
+  for (let i = 0; i < inputs.length; i++) { const x = inputs[i]; if (x instanceof Tensor) ins.push(x); }
+  const versions = new Array<number>(saved.length);
+  for (let i = 0; i < saved.length; i++) versions[i] = saved[i].version;
+  const ctx: GradFn = { name, inputs: ins, saved, versions, backward };
   out.requiresGrad = true;
   out._ctx = ctx;
   return out;

@@ -22,6 +22,11 @@ interface Plan {
 }
 
 function plan(shape: readonly number[], dims: readonly number[]): Plan {
+  if (dims.length === shape.length) {
+    let R = 1;
+    for (let i = 0; i < shape.length; i++) R *= shape[i];
+    return { A: 1, R, B: 1, perm: null, keptShape: shape.map(() => 1), outShape: [] };
+  }
   const red = new Set(dims);
   const keptShape = shape.map((d, i) => (red.has(i) ? 1 : d));
   const outShape = shape.filter((_, i) => !red.has(i));

@@ -59,6 +59,7 @@ export const BINARY_FNS: ReadonlyArray<(a: number, b: number, s0: number, s1: nu
   (g, y) => g / (y + y),                                                // SQRT_BW
   (g, x) => g * sign(x),                                                // SIGN_MUL
   (g, x, lo, hi) => (x >= lo && x <= hi ? g : 0),                       // CLAMP_BW
+  (a, b, s) => b * s * a,                                               // SCALED_MUL
 ];
 
 export function unaryRef(p: UnaryP): void {

@@ -1,11 +1,11 @@
 import type { Backend, BuildKind } from '../backend';
-import type { Buf, Fields, Kernel, Params, WasmBlock } from '../layout';
-import { MAXDIM } from '../layout';
+import type { Fields, Kernel, Params } from '../layout';
 import { KERNELS, LAYOUTS, abiTable } from '../registry';
 import { BackendError } from '../../errors';
 import { Arena } from './arena';
 import { bestBuild, buildSupported, compileBuild, instantiate, type KernelFn } from './loader';
 import { Pool } from './pool';
+import { WRITERS, type Writer } from './params.generated';
 
 const PAGE = 65536;
 /** Calls whose kernel reports less work than this (flop-equivalents) stay on the calling thread. */
@@ -33,8 +33,7 @@ export interface WasmBackendOptions {
 /** Which variant of a kernel family to run: the SIMD kernel or its scalar sibling. */
 export type Variant = 'simd' | 'scalar';
 
-interface Entry { simd: KernelFn | null; scalar: KernelFn; simdIndex: number; scalarIndex: number }
-type FieldSlot = readonly [name: string, type: string, slot: number];
+interface Entry { simd: KernelFn | null; scalar: KernelFn; simdIndex: number; scalarIndex: number; write: Writer }
 
 /**
  * The WebAssembly backend: one memory, one instance on this thread, optionally a
@@ -59,14 +58,15 @@ export class WasmBackend implements Backend {
 
   private readonly table = new Map<Kernel<Fields>, Entry>();
   private readonly names: string[] = [];
-  private readonly slots = new Map<object, FieldSlot[]>();
   private params: number;
   /** Blocks freed while workers of a shut-down pool may still write; null when none may. */
   private held: number[] | null = null;
   private ws = 0;
   private wsBytes = 0;
-  private i32: Int32Array | null = null;
-  private f32: Float32Array | null = null;
+  /** Views of the whole memory, re-derived whenever the buffer changed (growth detaches or replaces it). */
+  private buf: ArrayBufferLike | null = null;
+  private i32 = new Int32Array(0);
+  private f32 = new Float32Array(0);
 
   private constructor(readonly build: BuildKind | 'debug', readonly memory: WebAssembly.Memory,
                       instance: WebAssembly.Instance, public pool: Pool | null, maxBytes: number,
@@ -77,16 +77,15 @@ export class WasmBackend implements Backend {
       const scalar = ex[`${k.name}_scalar`] as KernelFn | undefined;
       const simd = (ex[`${k.name}_simd`] as KernelFn | undefined) ?? null;
       if (!scalar) throw new BackendError(`the ${build} build has no export ${k.name}_scalar; rebuild with npm run build`);
-      const entry: Entry = { simd, scalar, simdIndex: -1, scalarIndex: this.names.push(`${k.name}_scalar`) - 1 };
+      const write = WRITERS[k.layout.name];
+      if (!write) throw new BackendError(`no parameter writer for layout ${k.layout.name}; rebuild with npm run build`);
+      const entry: Entry = { simd, scalar, simdIndex: -1, scalarIndex: this.names.push(`${k.name}_scalar`) - 1, write };
       if (simd) entry.simdIndex = this.names.push(`${k.name}_simd`) - 1;
       this.table.set(k, entry);
     }
-    for (const l of LAYOUTS) {
-      this.slots.set(l, Object.entries(l.fields).map(([n, t]) => [n, t, l.offsets[n] / 4] as const));
-    }
     const heapBase = (ex.heap_base as () => number)();
     this.arena = new Arena(memory, Math.max(heapBase, 1024), maxBytes);
-    this.params = this.arena.alloc(PARAM_BYTES);
+    this.params = this.allocBytes(PARAM_BYTES);
     this.workspace(MIN_WORKSPACE * this.threads);
   }
 
@@ -110,58 +109,54 @@ export class WasmBackend implements Backend {
   /** Whether the SIMD variants exist in this build. */
   get hasSimd(): boolean { return this.build !== 'no-simd'; }
 
-  alloc(floats: number): WasmBlock {
-    const ptr = this.arena.alloc(floats * 4);
+  /** A block of `floats` float32 elements: its byte address. */
+  alloc(floats: number): number { return this.allocBytes(floats * 4); }
+
+  /** Every allocation of the backend goes through here: the views follow the memory. */
+  private allocBytes(bytes: number): number {
+    const ptr = this.arena.alloc(bytes);
     if (this.detachViews) this.memory.grow(0);
-    return { ptr, floats };
+    this.views();
+    return ptr;
   }
-  free(b: WasmBlock): void { this.release(b.ptr); }
+  free(ptr: number): void { this.release(ptr); }
 
   /** Frees a block, or holds it until no straggling worker can write into it. */
   private release(ptr: number): void {
     if (this.held) this.held.push(ptr);
     else this.arena.free(ptr);
   }
-  read(b: WasmBlock, offset: number, length: number): Float32Array {
-    return new Float32Array(this.memory.buffer, b.ptr + offset * 4, length).slice();
+  /**
+   * Views of the current memory, re-derived when the buffer changed. Only an
+   * allocation can change it (the memory grows from JS alone, in the arena),
+   * so alloc() refreshes them and everything else uses them as they are.
+   */
+  private views(): void {
+    const buf = this.memory.buffer;
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.i32 = new Int32Array(buf);
+      this.f32 = new Float32Array(buf);
+    }
   }
-  write(b: WasmBlock, offset: number, src: ArrayLike<number>): void {
-    new Float32Array(this.memory.buffer, b.ptr + offset * 4, src.length).set(src);
+  read(ptr: number, offset: number, length: number): Float32Array {
+    const at = (ptr >>> 2) + offset;
+    return this.f32.slice(at, at + length);
+  }
+  write(ptr: number, offset: number, src: ArrayLike<number>): void {
+    this.f32.set(src, (ptr >>> 2) + offset);
   }
   memoryBytes(): number { return this.memory.buffer.byteLength; }
 
   /** A workspace of at least `bytes`, reused between calls. */
   private workspace(bytes: number): number {
     if (bytes > this.wsBytes) {
-      const ptr = this.arena.alloc(bytes);
+      const ptr = this.allocBytes(bytes);
       if (this.ws) this.release(this.ws);
       this.ws = ptr;
       this.wsBytes = bytes;
     }
     return this.ws;
-  }
-
-  /** Writes a call's parameters into the parameter block. */
-  private writeParams<F extends Fields>(k: Kernel<F>, p: Params<F>): void {
-    const buf = this.memory.buffer;
-    if (this.i32 === null || this.i32.buffer !== buf) {
-      this.i32 = new Int32Array(buf, this.params, PARAM_BYTES / 4);
-      this.f32 = new Float32Array(buf, this.params, PARAM_BYTES / 4);
-    }
-    const i32 = this.i32, f32 = this.f32!;
-    const q = p as Record<string, unknown>;
-    for (const [name, type, slot] of this.slots.get(k.layout)!) {
-      const v = q[name];
-      if (type === 'ptr') {
-        const b = v as Buf | null | undefined;
-        i32[slot] = b ? (b.block as WasmBlock).ptr + b.offset * 4 : 0;
-      } else if (type === 'i32') i32[slot] = (v as number | undefined) ?? 0;
-      else if (type === 'f32') f32[slot] = (v as number | undefined) ?? 0;
-      else {
-        const d = (v as readonly number[] | undefined) ?? [];
-        for (let j = 0; j < MAXDIM; j++) i32[slot + j] = d[j] ?? 0;
-      }
-    }
   }
 
   /**
@@ -180,7 +175,7 @@ export class WasmBackend implements Backend {
     const floats = k.workspace(p);
     const stride = floats > 0 ? Math.ceil((floats * 4 + 64) / 64) * 64 : 0;
     const ws = stride > 0 ? this.workspace(stride * T) : 0;
-    this.writeParams(k, p);
+    e.write(p, this.i32, this.f32, this.params >>> 2);
     this.calls.set(k.name, (this.calls.get(k.name) ?? 0) + 1);
     try {
       if (T === 1 || !this.pool) { fn(this.params, ws, 0, units); return; }
@@ -208,10 +203,9 @@ export class WasmBackend implements Backend {
     const held = (this.held ??= []);
     if (this.ws) { held.push(this.ws); this.ws = 0; this.wsBytes = 0; }
     try {
-      const params = this.arena.alloc(PARAM_BYTES);
+      const params = this.allocBytes(PARAM_BYTES);
       held.push(this.params);
       this.params = params;
-      this.i32 = null; this.f32 = null;
     } catch { /* no memory for a new block: keep the old one */ }
     void lost.terminate().then(() => {
       if (this.held !== held) return;
