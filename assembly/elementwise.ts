@@ -26,7 +26,7 @@ function powS(x: f32, p: f32): f32 {
   return Mathf.pow(x, p);
 }
 
-@inline function unaryS(op: i32, x: f32, s0: f32, s1: f32): f32 {
+function unaryS(op: i32, x: f32, s0: f32, s1: f32): f32 {
   switch (op) {
     case UNARY_COPY: return x;
     case UNARY_FILL: return s0;
@@ -117,7 +117,7 @@ export function unary<V>(p: usize, ws: usize, begin: i32, end: i32): void {
   for (; i < i1; i++) store<f32>(y + f4(i), unaryS(op, load<f32>(x + f4(i)), s0, s1));
 }
 
-@inline function binaryS(op: i32, a: f32, b: f32, s0: f32, s1: f32): f32 {
+function binaryS(op: i32, a: f32, b: f32, s0: f32, s1: f32): f32 {
   switch (op) {
     case BINARY_ADD: return a + b;
     case BINARY_SUB: return a - b;

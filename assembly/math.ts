@@ -38,7 +38,7 @@ export function expS(x: f32): f32 {
 }
 
 /** exp(x) for four lanes. */
-@inline export function expV(x: v128): v128 {
+export function expV(x: v128): v128 {
   const nan = f32x4.ne(x, x);
   const over = f32x4.gt(x, f32x4.splat(EXP_HI));
   const under = f32x4.lt(x, f32x4.splat(EXP_LO));
@@ -96,7 +96,7 @@ export function logS(x: f32): f32 {
 }
 
 /** log(x) for four lanes. */
-@inline export function logV(x: v128): v128 {
+export function logV(x: v128): v128 {
   const invalid = v128.or(f32x4.ne(x, x), f32x4.lt(x, f32x4.splat(0)));
   const zero = f32x4.eq(x, f32x4.splat(0));
   const inf = f32x4.eq(x, f32x4.splat(Infinity));
@@ -148,7 +148,7 @@ export function tanhS(x: f32): f32 {
 }
 
 /** tanh(x), four lanes. */
-@inline export function tanhV(x: v128): v128 {
+export function tanhV(x: v128): v128 {
   const a = f32x4.abs(x);
   const z = f32x4.mul(x, x);
   let y = f32x4.splat(-5.70498872745e-3);

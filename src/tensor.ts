@@ -341,7 +341,8 @@ export function readValues(data: unknown, fn: string): { data: ArrayLike<number>
   if (typeof data === 'number') return { data: [data], shape: [] };
   if (isNumericArray(data)) {
     if (detached(data)) throw new TypeError(`${fn}: the typed array's buffer is detached (transferred, or a view of memory that has since grown)`);
-    return { data: data.slice(), shape: [data.length] };
+    // Copied once, straight into the engine's memory, by the caller.
+    return { data, shape: [data.length] };
   }
   if (ArrayBuffer.isView(data)) throw new TypeError(`${fn}: data must be a number, nested arrays or a numeric typed array, got a ${data.constructor.name}`);
   if (!Array.isArray(data)) throw new TypeError(`${fn}: data must be a number, a nested array of numbers or a numeric typed array, got ${describe(data)}`);
