@@ -66,7 +66,7 @@ describe('memory limits', () => {
     let err: unknown;
     try { zeros([4096, 4096]); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(RangeError);
-    expect((err as Error).message).toMatch(/cannot allocate 67108864 bytes: \d+ of the 67108864-byte maximum memory are free/);
+    expect((err as Error).message).toMatch(/^wasmconv: cannot allocate 67108864 bytes: the largest free range is \d+ bytes \(\d+ free in all, \d+ in use, 67108864-byte maximum\)$/);
     expect(memory().tensors).toBe(before.tensors);
     expect(memory().bytes).toBe(before.bytes);
     // A backward pass that gets its input gradient but nothing after it: fill the
