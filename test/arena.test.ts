@@ -471,7 +471,7 @@ describe('fragmentation through the engine', () => {
     whole.dispose();
     const floats = (largest - SLACK) / 4 + 32;
     expect(() => zeros([floats])).toThrow(new RegExp(
-      `^wasmconv: cannot allocate ${floats * 4} bytes: the largest free range is ${largest} bytes \\(${arena.freeBytes + 16 * 2 ** 20 - arena.top} free in all, ${arena.liveBytes} in use, 16777216-byte maximum\\)$`));
+      `^zeros: output of shape \\[${floats}\\]: cannot allocate ${floats * 4} bytes: the largest free range is ${largest} bytes \\(${arena.freeBytes + 16 * 2 ** 20 - arena.top} free in all, ${arena.liveBytes} in use, 16777216-byte maximum\\)$`));
     small.dispose();
     expect(memory().bytes).toBe(0);
   });

@@ -66,7 +66,7 @@ describe('memory limits', () => {
     let err: unknown;
     try { zeros([4096, 4096]); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(RangeError);
-    expect((err as Error).message).toMatch(/^wasmconv: cannot allocate 67108864 bytes: the largest free range is \d+ bytes \(\d+ free in all, \d+ in use, 67108864-byte maximum\)$/);
+    expect((err as Error).message).toMatch(/^zeros: output of shape \[4096, 4096\]: cannot allocate 67108864 bytes: the largest free range is \d+ bytes \(\d+ free in all, \d+ in use, 67108864-byte maximum\)$/);
     expect(memory().tensors).toBe(before.tensors);
     expect(memory().bytes).toBe(before.bytes);
     // A backward pass that gets its input gradient but nothing after it: fill the
@@ -84,7 +84,7 @@ describe('memory limits', () => {
     }
     hole.dispose();
     const mid = memory();
-    expect(() => y.backward(dy)).toThrow(/conv2d backward: input \[1, 4, 300, 300\], weight \[8, 4, 3, 3\]: cannot allocate \d+ bytes/);
+    expect(() => y.backward(dy)).toThrow(/conv2d backward: .*cannot allocate \d+ bytes/);
     expect(memory().tensors).toBe(mid.tensors);
     expect(memory().bytes).toBe(mid.bytes);
     expect(x.grad).toBeNull();

@@ -59,11 +59,11 @@ describe('memory growth on the shared-memory build', () => {
     const quiet = run();
     // Fill the memory up to its current end, so that every allocation of the next run grows it.
     const fill: Tensor[] = [];
-    const end = memory().wasmBytes;
     for (let n = 1 << 20; n >= 16; n >>= 1) {
-      while (memory().wasmBytes === end) {
+      for (;;) {
+        const end = memory().wasmBytes;
         const t = tensor(new Float32Array(n), [n]);
-        if (memory().wasmBytes !== end) { t.dispose(); break; }
+        if (memory().wasmBytes !== end) { t.dispose(); break; } // full at this size
         fill.push(t);
       }
     }
