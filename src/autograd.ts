@@ -1,12 +1,12 @@
-import { noGrad, ownGrad, tidy } from './engine';
+import { noGrad, ownGrad, scoped } from './engine';
 import { AutogradError, DisposedError, ShapeError, fmtShape } from './errors';
-import { Tensor, ones, readValues, tensor, view } from './tensor';
-import { addInPlace, add, clone } from './ops/elementwise';
+import { Tensor, empty, readValues, tensor, view } from './tensor';
+import { addInPlace, add, clone, fillInPlace } from './ops/elementwise';
 
 export { AutogradError };
 
-/** Tensors whose graph an earlier backward() freed. */
-const freed = new WeakSet<Tensor>();
+/** Numbers backward() passes apart (a tensor's _mark says which pass visited it). */
+let pass = 0;
 
 function describeTensor(t: Tensor): string {
   return `tensor #${t.id} with shape ${fmtShape(t.shape)}${t._ctx ? ` (made by ${t._ctx.name})` : ''}`;
@@ -18,9 +18,9 @@ function describeTensor(t: Tensor): string {
  * Throws AutogradError when a node or a tensor a backward needs was disposed
  * or changed in place since it was recorded.
  */
-function graph(root: Tensor): Tensor[] {
+function graph(root: Tensor, mark: number): Tensor[] {
   const order: Tensor[] = [];
-  const seen = new Set<Tensor>([root]);
+  root._mark = mark;
   const stack: Tensor[] = [root];
   const next: number[] = [0];
   while (stack.length) {
@@ -47,7 +47,7 @@ function graph(root: Tensor): Tensor[] {
     if (i < inputs.length) {
       next[next.length - 1] = i + 1;
       const c = inputs[i];
-      if (c.requiresGrad && !seen.has(c)) { seen.add(c); stack.push(c); next.push(0); }
+      if (c.requiresGrad && c._mark !== mark) { c._mark = mark; stack.push(c); next.push(0); }
     } else {
       stack.pop(); next.pop();
       order.push(t);
@@ -76,7 +76,7 @@ export function backward(root: Tensor, grad?: Tensor | number | readonly unknown
   const fn = 'backward';
   if (!(root instanceof Tensor)) throw new TypeError(`${fn}: expected a Tensor`);
   root.check(fn);
-  if (freed.has(root)) {
+  if (root._graphFreed) {
     throw new AutogradError(`${fn}: the graph behind tensor #${root.id} was already freed by an earlier backward()`);
   }
   if (!root.requiresGrad) {
@@ -103,76 +103,87 @@ export function backward(root: Tensor, grad?: Tensor | number | readonly unknown
     }
     seedValues = v.data;
   }
-  const order = graph(root);
+  const order = graph(root, ++pass);
 
-  // Phase 1: every gradient, into tensors this call owns. Nothing visible changes.
-  const leafGrads = new Map<Tensor, Tensor>();
-  const grads = new Map<Tensor, Tensor>();
+  // Phase 1: every gradient, into tensors this call owns (each node's so far in
+  // its _acc). Nothing visible changes.
+  const leaves: Tensor[] = [];
   const seedStorage = userSeed ? userSeed.storage : null;
-  /** Whether g may be written in place: nobody else views its storage. */
+  /** The implied seed: ones shaped like t. */
+function ones(t: Tensor): Tensor {
+  const s = empty(t.shape, 'backward');
+  try { fillInPlace(s, 1); } catch (e) { s.dispose(); throw e; }
+  return s;
+}
+
+/** Whether g may be written in place: nobody else views its storage. */
   const exclusive = (g: Tensor) => g.storage.refs === 1 && g.storage !== seedStorage;
+  const drop = () => {
+    for (const t of order) if (t._acc) { t._acc.dispose(); t._acc = null; }
+  };
   try {
     noGrad(() => {
-      const seed = userSeed ? view(userSeed, userSeed.shape, userSeed.size)
+      root._acc = userSeed ? view(userSeed, userSeed.shape, userSeed.size)
         : seedValues ? tensor(seedValues as number[], root.shape)
-        : ones(root.shape);
-      grads.set(root, seed);
+        : ones(root);
       for (let k = order.length - 1; k >= 0; k--) {
         const node = order[k];
-        const g = grads.get(node);
+        const g = node._acc;
         if (!g) continue;
-        grads.delete(node);
-        if (!node._ctx) {
+        const ctx = node._ctx;
+        if (!ctx) {
           // A leaf: its gradient is complete; own it outright.
-          leafGrads.set(node, exclusive(g) ? g : ownCopy(g));
+          if (!exclusive(g)) node._acc = ownCopy(g);
+          leaves.push(node);
           continue;
         }
-        const ctx = node._ctx;
+        node._acc = null;
         let inputGrads: Array<Tensor | null>;
         try {
-          inputGrads = tidy(() => ctx.backward(g));
+          inputGrads = scoped(() => ctx.backward(g));
           if (inputGrads.includes(g)) throw new AutogradError(`${fn}: internal error: the backward of ${ctx.name} returned its incoming gradient`);
         } finally {
           g.dispose();
         }
-        ctx.inputs.forEach((input, i) => {
-          const gi = inputGrads[i];
-          if (!gi) return;
-          if (!input.requiresGrad) { gi.dispose(); return; }
-          const prev = grads.get(input);
-          if (!prev) { grads.set(input, gi); return; }
-          if (exclusive(prev)) { addInPlace(prev, gi); gi.dispose(); return; }
-          grads.set(input, add(prev, gi));
+        const inputs = ctx.inputs;
+        for (let i = 0; i < inputs.length; i++) {
+          const input = inputs[i], gi = inputGrads[i];
+          if (!gi) continue;
+          if (!input.requiresGrad) { gi.dispose(); continue; }
+          const prev = input._acc;
+          if (!prev) { input._acc = gi; continue; }
+          if (exclusive(prev)) { addInPlace(prev, gi); gi.dispose(); continue; }
+          input._acc = add(prev, gi);
           prev.dispose(); gi.dispose();
-        });
+        }
       }
     });
   } catch (e) {
-    for (const g of grads.values()) g.dispose();
-    for (const g of leafGrads.values()) g.dispose();
+    drop();
     throw e;
   }
 
   // Accumulating into an existing .grad needs its shape (it may have been assigned by hand).
-  for (const [leaf, g] of leafGrads) {
-    const old = leaf.grad;
+  for (const leaf of leaves) {
+    const old = leaf.grad, g = leaf._acc!;
     if (old && !old.isDisposed && (old.backend !== g.backend || fmtShape(old.shape) !== fmtShape(g.shape))) {
-      for (const x of leafGrads.values()) x.dispose();
+      drop();
       throw new AutogradError(`${fn}: tensor #${leaf.id} has a .grad of shape ${fmtShape(old.shape)} that cannot accumulate a gradient of shape ${fmtShape(g.shape)}`);
     }
   }
 
   // Phase 2: commit. In-place additions and assignments only; nothing allocates.
   noGrad(() => {
-    for (const [leaf, g] of leafGrads) {
+    for (const leaf of leaves) {
+      const g = leaf._acc!;
+      leaf._acc = null;
       if (leaf.grad && !leaf.grad.isDisposed) { addInPlace(leaf.grad, g); g.dispose(); }
       else { leaf.grad = g; ownGrad(leaf, g); }
     }
   });
-  for (const t of order) if (t._ctx) { t._ctx = null; freed.add(t); }
+  for (const t of order) if (t._ctx) { t._ctx = null; t._graphFreed = true; }
 }
 
-/** A copy of g that this call owns alone (g is disposed). */
 function ownCopy(g: Tensor): Tensor {
   const c = clone(g);
   g.dispose();

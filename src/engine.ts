@@ -222,6 +222,32 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+/**
+ * @internal `tidy` for a function that returns an array of owners (a backward
+ * closure's gradients): everything else it made is freed, on success or failure.
+ */
+export function scoped<T extends ReadonlyArray<Owned | null>>(fn: () => T): T {
+  const scope: Owned[] = [];
+  scopes.push(scope);
+  const depth = scopes.length;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.length = depth - 1;
+    for (let k = scope.length - 1; k >= 0; k--) if (!scope[k]._kept) scope[k].dispose();
+    throw e;
+  }
+  scopes.length = depth - 1;
+  const outer = scopes.length ? scopes[scopes.length - 1] : null;
+  for (let k = scope.length - 1; k >= 0; k--) {
+    const t = scope[k];
+    if (result.includes(t)) { if (outer) outer.push(t); else guard(t); }
+    else if (!t._kept) t.dispose();
+  }
+  return result;
+}
+
 /** The owners in a result: itself, or inside arrays and plain objects, at any depth, cycles included. */
 function owners(x: unknown): Set<Owned> {
   const out = new Set<Owned>();

@@ -110,6 +110,12 @@ export class Tensor extends Owned implements Buf {
   readonly offset: number;
   /** @internal The op that made this tensor, while its graph lives. */
   _ctx: GradFn | null = null;
+  /** @internal Whether an earlier backward() freed the graph behind this tensor. */
+  _graphFreed = false;
+  /** @internal backward()'s bookkeeping: the pass that visited it, and its gradient so far. */
+  _mark = 0;
+  /** @internal */
+  _acc: Tensor | null = null;
 
   /** @internal Use `tensor()`, `zeros()` and the ops instead. */
   constructor(shape: readonly number[], size: number, storage: Storage, offset = 0) {
@@ -132,8 +138,11 @@ export class Tensor extends Owned implements Buf {
   get isLeaf(): boolean { return this._ctx === null; }
   /** @internal The storage's version: bumped by every in-place write. */
   get version(): number { return this.storage.version; }
-  /** @internal The backend block (a Buf for the kernels); throws DisposedError when the tensor is gone. */
-  get block(): Block { this.check('kernel'); return this.storage.block; }
+  /** @internal The backend block (a Buf for the kernels); throws DisposedError when the tensor was disposed. */
+  get block(): Block {
+    if (this._released) this.check('kernel');
+    return this.storage.block;
+  }
   /** @internal The backend. */
   get backend(): Backend { return this.storage.backend; }
 

@@ -56,6 +56,8 @@ export function layout<F extends Fields>(name: string, fields: F): Layout<F> {
  * and `<name>_scalar`, with the signature `(params, ws, begin, end)`.
  */
 export interface Kernel<F extends Fields = Fields> {
+  /** Position in the registry (set when the family is declared). */
+  readonly index?: number;
   readonly name: string;
   readonly source: string;
   readonly fn: string;

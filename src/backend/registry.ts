@@ -22,8 +22,9 @@ const { CHUNK, NCOL, NCOLB, RB, CB, BB } = CONSTANTS;
 const families: Kernel<Fields>[] = [];
 /** Declares a kernel family and adds it to the registry, in export order. */
 function kernel<F extends Fields>(k: Kernel<F>): Kernel<F> {
-  families.push(k as unknown as Kernel<Fields>);
-  return k;
+  const entry = { ...k, index: families.length };
+  families.push(entry as unknown as Kernel<Fields>);
+  return entry;
 }
 const cdiv = (a: number, b: number) => Math.ceil(a / b);
 /** Elements per flop-equivalent for memory-bound kernels (so ~128K elements go parallel). */

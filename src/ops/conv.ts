@@ -178,7 +178,9 @@ export function corr2dBias(X: Tensor, K: Tensor, bias: Tensor | null, fn = 'corr
   if (k.shape[0] > x.shape[0] || k.shape[1] > x.shape[1] || k.size === 0) {
     throw new ShapeError(`${fn}: kernel ${fmtShape(k.shape)} is larger than the input ${fmtShape(x.shape)}`);
   }
-  const g = conv2dInfo([1, 1, x.shape[0], x.shape[1]], [1, 1, k.shape[0], k.shape[1]], {}, fn);
+  // Stride 1, no padding: the geometry needs no further checks (both are tensors, the kernel fits).
+  const [H, W] = x.shape, [KH, KW] = k.shape;
+  const g: ConvGeometry = { N: 1, C: 1, H, W, O: 1, KH, KW, OH: H - KH + 1, OW: W - KW + 1, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, G: 1 };
   if (b && b.size !== 1) throw new ShapeError(`${fn}: bias must have one element, got shape ${fmtShape(b.shape)}`);
   return convolve(fn, g, x, k, b, [g.OH, g.OW]);
 }

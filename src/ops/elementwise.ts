@@ -61,8 +61,11 @@ export function mergeDims(shape: readonly number[], strides: readonly (readonly 
   return { shape: s, strides: st };
 }
 
+// Parameter arrays of the one-dimensional fast path (read synchronously by the backend's writer).
+const SHAPE1 = [0], ONE = [1], ZERO = [0];
+
 /** Runs the unary family into `out` (which may be `x` itself: in place). */
-function unaryInto(code: number, x: Tensor, out: Tensor, fn: string, s0 = 0, s1 = 0, made: Tensor[] = [out]): void {
+function unaryInto(code: number, x: Tensor, out: Tensor, fn: string, s0 = 0, s1 = 0, made: Tensor | null = out): void {
   run(x.backend, unaryK, { n: x.size, op: code, s0, s1, x, y: out }, fn, made);
 }
 
@@ -74,11 +77,12 @@ function unaryNew(code: number, x: Tensor, fn: string, s0 = 0, s1 = 0): Tensor {
 }
 
 /** Runs the binary family: out = f(a, b) broadcast to out's shape (out may be a, when shapes match). */
-function binaryInto(code: number, a: Tensor, b: Tensor, out: Tensor, fn: string, s0 = 0, s1 = 0, made: Tensor[] = [out]): void {
+function binaryInto(code: number, a: Tensor, b: Tensor, out: Tensor, fn: string, s0 = 0, s1 = 0, made: Tensor | null = out): void {
   const n = out.size;
   // One dimension when each operand is either the whole output or a single element.
   if ((a.size === n || a.size === 1) && (b.size === n || b.size === 1)) {
-    run(a.backend, binaryK, { op: code, ndim: 1, n, s0, s1, shape: [n], sa: [a.size === n ? 1 : 0], sb: [b.size === n ? 1 : 0], a, b, y: out }, fn, made);
+    SHAPE1[0] = n;
+    run(a.backend, binaryK, { op: code, ndim: 1, n, s0, s1, shape: SHAPE1, sa: a.size === n ? ONE : ZERO, sb: b.size === n ? ONE : ZERO, a, b, y: out }, fn, made);
     return;
   }
   const m = mergeDims(out.shape, [broadcastStrides(a.shape, out.shape), broadcastStrides(b.shape, out.shape)], fn);
@@ -306,25 +310,25 @@ export function clone(x: Tensor): Tensor {
 
 /** @internal dst = value everywhere. */
 export function fillInPlace(dst: Tensor, value: number): void {
-  unaryInto(UNARY.FILL, dst, dst, 'fill', value, 0, []);
+  unaryInto(UNARY.FILL, dst, dst, 'fill', value, 0, null);
   dst.storage.version++;
 }
 
 /** @internal dst += src (src broadcast to dst's shape). */
 export function addInPlace(dst: Tensor, src: Tensor): void {
   broadcastShapes(src.shape, dst.shape, 'add_');
-  binaryInto(BINARY.ADD, dst, src, dst, 'add_', 0, 0, []);
+  binaryInto(BINARY.ADD, dst, src, dst, 'add_', 0, 0, null);
   dst.storage.version++;
 }
 
 /** @internal dst = f(dst, s0, s1) with a unary op code. */
 export function unaryInPlace(dst: Tensor, code: number, s0 = 0, s1 = 0): void {
-  unaryInto(code, dst, dst, 'unary_', s0, s1, []);
+  unaryInto(code, dst, dst, 'unary_', s0, s1, null);
   dst.storage.version++;
 }
 
 /** @internal dst = f(dst, src) with a binary op code (src broadcast to dst's shape). */
 export function binaryInPlace(dst: Tensor, code: number, src: Tensor, s0 = 0, s1 = 0): void {
-  binaryInto(code, dst, src, dst, 'binary_', s0, s1, []);
+  binaryInto(code, dst, src, dst, 'binary_', s0, s1, null);
   dst.storage.version++;
 }

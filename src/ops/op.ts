@@ -63,14 +63,14 @@ export function dimArg(d: unknown, ndim: number, fn: string, name = 'dim'): numb
 
 /** @internal Dimension arguments (a number or an array, read once), sorted and unique; null or undefined: all. */
 export function dimsArg(dims: unknown, ndim: number, fn: string): number[] {
-  if (dims === undefined || dims === null) return Array.from({ length: ndim }, (_, i) => i);
+  if (dims === undefined || dims === null) return allDims(ndim);
   if (typeof dims === 'number') return [dimArg(dims, ndim, fn)];
   if (!Array.isArray(dims)) throw new TypeError(`${fn}: dim must be an integer or an array of integers, got ${describe(dims)}`);
   const n = dims.length;
   const copy = new Array<unknown>(n);
   for (let i = 0; i < n; i++) copy[i] = dims[i];
   // PyTorch reduces over every dimension for an empty list.
-  if (n === 0) return Array.from({ length: ndim }, (_, i) => i);
+  if (n === 0) return allDims(ndim);
   const out = copy.map((d) => dimArg(d, ndim, fn));
   const seen = new Set<number>();
   for (const d of out) {
@@ -78,6 +78,12 @@ export function dimsArg(dims: unknown, ndim: number, fn: string): number[] {
     seen.add(d);
   }
   return out.sort((a, b) => a - b);
+}
+
+function allDims(ndim: number): number[] {
+  const out = new Array<number>(ndim);
+  for (let i = 0; i < ndim; i++) out[i] = i;
+  return out;
 }
 
 /** @internal A new output tensor (the allocation failure names `fn`). */
@@ -90,20 +96,21 @@ export function output(shape: readonly number[], fn: string): Tensor {
  * so far) are freed, so a failed op leaves memory as it was; a backend error
  * is prefixed with the op's name.
  */
-export function run<F extends Fields>(be: Backend, k: Kernel<F>, p: Params<F>, fn: string, made: readonly Tensor[]): void {
+export function run<F extends Fields>(be: Backend, k: Kernel<F>, p: Params<F>, fn: string, made: Tensor | readonly Tensor[] | null): void {
   try {
     be.run(k, p);
   } catch (e) {
-    for (const t of made) t.dispose();
+    if (made instanceof Tensor) made.dispose();
+    else if (made) for (const t of made) t.dispose();
     if (e instanceof BackendError && !e.message.startsWith(`${fn}:`)) throw new BackendError(`${fn}: ${e.message}`);
     throw e;
   }
 }
 
 /** @internal Whether an op with these inputs records a gradient. */
-export function needsGrad(...xs: readonly Operand[]): boolean {
+export function needsGrad(xs: readonly Operand[]): boolean {
   if (!isGradEnabled()) return false;
-  for (const x of xs) if (x instanceof Tensor && x.requiresGrad) return true;
+  for (let i = 0; i < xs.length; i++) { const x = xs[i]; if (x instanceof Tensor && x.requiresGrad) return true; }
   return false;
 }
 
@@ -115,9 +122,9 @@ export function needsGrad(...xs: readonly Operand[]): boolean {
  */
 export function record(out: Tensor, name: string, inputs: readonly Operand[], saved: readonly Tensor[],
                        backward: (g: Tensor) => Array<Tensor | null>): Tensor {
-  if (!needsGrad(...inputs)) return out;
-  const ins: Tensor[] = [];
-  for (let i = 0; i < inputs.length; i++) { const x = inputs[i]; if (x instanceof Tensor) ins.push(x); }
+  if (!needsGrad(inputs)) return out;
+  let ins = inputs as readonly Tensor[];
+  if (!inputs.every((x) => x instanceof Tensor)) ins = inputs.filter((x): x is Tensor => x instanceof Tensor);
   const versions = new Array<number>(saved.length);
   for (let i = 0; i < saved.length; i++) versions[i] = saved[i].version;
   const ctx: GradFn = { name, inputs: ins, saved, versions, backward };

@@ -5,7 +5,8 @@ import { ShapeError, fmtShape } from '../errors';
 import { describe } from '../engine';
 import { MAX_ELEMENTS, MAX_NDIM, Tensor, view } from '../tensor';
 import { broadcastShapes } from './elementwise';
-import { dimArg, output, record, tensorArg } from './op';
+import { dimArg, output, record, run, tensorArg } from './op';
+import { permute as permuteK } from '../backend/registry';
 import { permuteInto } from './reduce';
 
 /** A private copy of a reshape target: integers >= 0, at most one -1 inferred from `size`. */
@@ -107,6 +108,12 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     throw new ShapeError(`expand: shape ${fmtShape(x.shape)} cannot be broadcast to ${fmtShape(shape)}`);
   }
   const y = output(shape, 'expand');
+  if (x.size === 1) {
+    // One element everywhere.
+    if (y.size > 0) run(x.backend, permuteK, { ndim: 1, n: y.size, shape: [y.size], st: [0], x, y }, 'expand', y);
+    x.dispose();
+    return y;
+  }
   // A permutation that is the identity, with zero strides where x broadcasts.
   const lead = shape.length - x.ndim;
   const src = view(x, [...new Array<number>(lead).fill(1), ...x.shape], x.size);

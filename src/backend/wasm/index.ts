@@ -49,14 +49,15 @@ export class WasmBackend implements Backend {
   variant: Variant = 'simd';
   /** Kernel calls split over the worker pool. */
   pooledCalls = 0;
+  private readonly counts = new Array<number>(KERNELS.length).fill(0);
   /** Kernel calls made, by family name: tests and benchmarks read it. */
-  readonly calls = new Map<string, number>();
+  get calls(): Map<string, number> { return new Map(KERNELS.map((k, i) => [k.name, this.counts[i]])); }
   /** Why the engine runs on fewer threads than asked, if it does. */
   poolNote: string | null = null;
   /** Resolves when a pool being rebuilt after a fault is ready (tests await it). */
   rebuilding: Promise<void> | null = null;
 
-  private readonly table = new Map<Kernel<Fields>, Entry>();
+  private readonly table: Entry[] = [];
   private readonly names: string[] = [];
   private params: number;
   /** Blocks freed while workers of a shut-down pool may still write; null when none may. */
@@ -81,7 +82,7 @@ export class WasmBackend implements Backend {
       if (!write) throw new BackendError(`no parameter writer for layout ${k.layout.name}; rebuild with npm run build`);
       const entry: Entry = { simd, scalar, simdIndex: -1, scalarIndex: this.names.push(`${k.name}_scalar`) - 1, write };
       if (simd) entry.simdIndex = this.names.push(`${k.name}_simd`) - 1;
-      this.table.set(k, entry);
+      this.table[k.index!] = entry;
     }
     const heapBase = (ex.heap_base as () => number)();
     this.arena = new Arena(memory, Math.max(heapBase, 1024), maxBytes);
@@ -115,8 +116,8 @@ export class WasmBackend implements Backend {
   /** Every allocation of the backend goes through here: the views follow the memory. */
   private allocBytes(bytes: number): number {
     const ptr = this.arena.alloc(bytes);
-    if (this.detachViews) this.memory.grow(0);
-    this.views();
+    if (this.detachViews) { this.memory.grow(0); this.views(); }
+    else if (this.arena.buffer !== this.buf) this.views(); // the arena grew the memory
     return ptr;
   }
   free(ptr: number): void { this.release(ptr); }
@@ -165,7 +166,7 @@ export class WasmBackend implements Backend {
    */
   run<F extends Fields>(k: Kernel<F>, p: Params<F>): void {
     if (this.disposed) throw new BackendError(`${k.name}: the backend was disposed`);
-    const e = this.table.get(k as unknown as Kernel<Fields>);
+    const e = this.table[k.index ?? -1];
     if (!e) throw new BackendError(`${k.name}: not a kernel of the registry`);
     const useSimd = this.variant === 'simd' && e.simd !== null;
     const fn = useSimd ? e.simd! : e.scalar;
@@ -176,7 +177,7 @@ export class WasmBackend implements Backend {
     const stride = floats > 0 ? Math.ceil((floats * 4 + 64) / 64) * 64 : 0;
     const ws = stride > 0 ? this.workspace(stride * T) : 0;
     e.write(p, this.i32, this.f32, this.params >>> 2);
-    this.calls.set(k.name, (this.calls.get(k.name) ?? 0) + 1);
+    this.counts[k.index!]++;
     try {
       if (T === 1 || !this.pool) { fn(this.params, ws, 0, units); return; }
       this.pooledCalls++;
