@@ -7,6 +7,7 @@ import { backward } from './autograd';
 import * as ew from './ops/elementwise';
 import * as red from './ops/reduce';
 import * as shp from './ops/shape';
+import * as act from './ops/activation';
 import type { Operand } from './ops/op';
 
 /** Anything `tensor()` accepts: a number, nested arrays of numbers, or a numeric typed array. */
@@ -279,7 +280,7 @@ export class Tensor extends Owned implements Buf {
   /** `neg(this)` */ neg(): Tensor { return ew.neg(this); }
   /** `square(this)` */ square(): Tensor { return ew.square(this); }
   /** `relu(this)` */ relu(): Tensor { return ew.relu(this); }
-  /** `leakyRelu(this, negativeSlope)` */ leakyRelu(negativeSlope?: number): Tensor { return ew.leakyRelu(this, negativeSlope); }
+  /** `leakyRelu(this, negativeSlope)` */ leakyRelu(negativeSlope?: number): Tensor { return act.leakyRelu(this, negativeSlope); }
   /** `exp(this)` */ exp(): Tensor { return ew.exp(this); }
   /** `log(this)` */ log(): Tensor { return ew.log(this); }
   /** `sigmoid(this)` */ sigmoid(): Tensor { return ew.sigmoid(this); }

@@ -89,8 +89,8 @@ function binaryInto(code: number, a: Tensor, b: Tensor, out: Tensor, fn: string,
   run(a.backend, binaryK, { op: code, ndim: m.shape.length, n, s0, s1, shape: m.shape, sa: m.strides[0], sb: m.strides[1], a, b, y: out }, fn, made);
 }
 
-/** f(a, b) into a new tensor of the broadcast shape. */
-function binaryNew(code: number, a: Tensor, b: Tensor, fn: string, s0 = 0, s1 = 0): Tensor {
+/** @internal f(a, b) into a new tensor of the broadcast shape. */
+export function binaryNew(code: number, a: Tensor, b: Tensor, fn: string, s0 = 0, s1 = 0): Tensor {
   const y = output(broadcastShapes(a.shape, b.shape, fn), fn);
   binaryInto(code, a, b, y, fn, s0, s1);
   return y;
@@ -231,7 +231,8 @@ export function gt(a: Operand, b: Operand): Tensor { return compare(BINARY.GT, '
 /** a >= b as 1/0 floats. */
 export function ge(a: Operand, b: Operand): Tensor { return compare(BINARY.GE, 'ge', a, b); }
 
-function unaryOp(fn: string, x: unknown, code: number, grad: ((g: Tensor, x: Tensor, y: Tensor) => Tensor) | null,
+/** @internal A unary op of the `unary` family with its gradient (from x, from y, or none). */
+export function unaryOp(fn: string, x: unknown, code: number, grad: ((g: Tensor, x: Tensor, y: Tensor) => Tensor) | null,
                  saves: 'x' | 'y' | 'none', s0 = 0, s1 = 0): Tensor {
   const t = tensorArg(x, fn, 'x');
   const y = unaryNew(code, t, fn, s0, s1);
@@ -250,15 +251,6 @@ export function square(x: Tensor): Tensor {
 /** max(x, 0) (NaN stays NaN). @example relu(tensor([-1, 2])).toArray(); // [0, 2] */
 export function relu(x: Tensor): Tensor {
   return unaryOp('relu', x, UNARY.RELU, (g, _t, y) => binaryNew(BINARY.RELU_BW, g, y, 'relu'), 'y');
-}
-
-/**
- * x where x > 0, else negativeSlope * x (default 0.01).
- * @example leakyRelu(tensor([-1, 2]), 0.1).toArray(); // [-0.1, 2]
- */
-export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
-  const s = numberArg(negativeSlope, 'leakyRelu', 'negativeSlope');
-  return unaryOp('leakyRelu', x, UNARY.LEAKY_RELU, (g, t) => binaryNew(BINARY.LEAKY_BW, g, t, 'leakyRelu', s), 'x', s);
 }
 
 /** e^x. @example exp(tensor([0])).toArray(); // [1] */

@@ -1,8 +1,9 @@
 // The op functions (each is also a Tensor method).
 export {
   add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge,
-  neg, square, relu, leakyRelu, exp, log, sigmoid, tanh, sqrt, abs, sign, clamp, clone,
+  neg, square, relu, exp, log, sigmoid, tanh, sqrt, abs, sign, clamp, clone,
 } from './elementwise';
+export * from './activation';
 export { sum, mean, max, min, argmax, argmin } from './reduce';
 export { reshape, flatten, transpose, permute } from './shape';
 export type { Operand } from './op';
