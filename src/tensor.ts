@@ -280,6 +280,7 @@ export class Tensor extends Owned implements Buf {
   /** `neg(this)` */ neg(): Tensor { return ew.neg(this); }
   /** `square(this)` */ square(): Tensor { return ew.square(this); }
   /** `relu(this)` */ relu(): Tensor { return ew.relu(this); }
+  /** `softplus(this, beta, threshold)` */ softplus(beta?: number, threshold?: number): Tensor { return act.softplus(this, beta, threshold); }
   /** `leakyRelu(this, negativeSlope)` */ leakyRelu(negativeSlope?: number): Tensor { return act.leakyRelu(this, negativeSlope); }
   /** `exp(this)` */ exp(): Tensor { return ew.exp(this); }
   /** `log(this)` */ log(): Tensor { return ew.log(this); }

@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import {
   add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, neg, square, relu, leakyRelu, exp, log,
   sigmoid, tanh, sqrt, abs, sign, clamp, clone, sum, mean, max, min, argmax, argmin, reshape, flatten, transpose,
-  permute, conv2d, corr2d, nn, type Tensor,
+  permute, conv2d, corr2d, nn, softplus, type Tensor,
 } from '../src/index';
 import { currentBackend } from '../src/engine';
 import { WasmBackend } from '../src/backend/wasm/index';
@@ -37,6 +37,13 @@ for (const [name, op, values, differentiable] of unary) {
     cases.push({ name: `${name} x=[${shape}]`, inputs: [{ shape, values }], op, differentiable });
   }
 }
+// softplus: both branches of the threshold, beta, and tiny exp(beta * x) (where log1p matters).
+for (const shape of shapesFor([1, 4, 7, 17, 16385])) {
+  cases.push({ name: `softplus x=[${shape}]`, inputs: [{ shape, values: (i, r) => (r.uniform() - 0.5) * 8 }], op: (x) => softplus(x) });
+}
+cases.push({ name: 'softplus beta 2 threshold 3', inputs: [{ shape: [41], values: (i) => -5.01 + i * 0.25 }], op: (x) => softplus(x, 2, 3) });
+cases.push({ name: 'softplus over [-60, 30]', inputs: [{ shape: [91], values: (i) => -60 + i, grad: false }], op: (x) => softplus(x), differentiable: false, tol: { rtol: 3e-6, atol: 1e-45 } });
+
 // Functions at extremes: exp over and underflow, log of tiny numbers, tanh and sigmoid saturation.
 cases.push({ name: 'exp over [-110, 90]', inputs: [{ shape: [403], values: (i) => -110 + i * 0.5, grad: false }], op: exp, tol: { rtol: 1e-6, atol: 3e-84 }, differentiable: false }); // subnormal results: within one ulp
 cases.push({ name: 'log over [1e-30, 1e30]', inputs: [{ shape: [61], values: (i) => 10 ** (i - 30), grad: false }], op: log, differentiable: false });

@@ -13,6 +13,7 @@ import * as conv from './reference/conv';
 import * as ew from './reference/elementwise';
 import * as red from './reference/reduce';
 import * as opt from './reference/optim';
+import * as act from './reference/activation';
 
 export { CONSTANTS, ENUMS, UNARY, BINARY, REDUCE, PACK, OPT } from './constants';
 import { CONSTANTS, ENUMS, PACK } from './constants';
@@ -173,6 +174,16 @@ export const permute = kernel({
   workspace: () => MAXDIM,
   cost: (p) => p.n! * ELEMENT_COST,
   reference: ew.permuteRef,
+});
+
+/** softplus (backward 0) or its gradient for g (backward 1), over n contiguous elements. */
+export const Softplus = layout('Softplus', { n: 'i32', beta: 'f32', threshold: 'f32', backward: 'i32', x: 'ptr', g: 'ptr', y: 'ptr' });
+export const softplus = kernel({
+  name: 'softplus', source: 'softplus', fn: 'softplus', simd: true, layout: Softplus,
+  units: (p) => cdiv(p.n!, CHUNK),
+  workspace: () => 0,
+  cost: (p) => p.n! * ELEMENT_COST * 4,
+  reference: act.softplusRef,
 });
 
 // ---------------------------------------------------------------------------
