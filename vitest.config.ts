@@ -24,7 +24,7 @@ export default defineConfig({
       { test: { ...common, name: 'detach', include: ['test/**/*.test.ts'], exclude: [...common.exclude, 'test/package.test.ts'], env: { WASMCONV_DETACH_VIEWS: '1' } } },
       {
         test: {
-          ...common, name: 'relaxed', include: ['test/ops.test.ts'],
+          ...common, name: 'relaxed', include: ['test/ops*.test.ts'],
           execArgv: ['--expose-gc', '--experimental-wasm-relaxed-simd'],
           env: { WASMCONV_BUILDS: 'relaxed-simd' },
         },
