@@ -148,6 +148,9 @@ export abstract class Owned {
   /** Frees the data (once the last view of it is gone). */
   abstract dispose(): void;
 
+  /** Subclasses only: tensors come from `tensor()`, `zeros()` and the ops. */
+  protected constructor() {}
+
   /** @internal Lets go of the storage, once. */
   protected letGo(): boolean {
     if (this._released) return false;

@@ -1,5 +1,5 @@
 import type { Backend } from './backend/backend';
-import type { Block, Buf } from './backend/layout';
+import type { Block } from './backend/layout';
 import { Owned, Storage, adopt, checkCurrent, describe, getBackend, noGrad } from './engine';
 import { DisposedError, ShapeError, fmtShape } from './errors';
 import { formatWith } from './format';
@@ -91,7 +91,7 @@ function fmtValues(s: readonly unknown[]): string {
  * String(t);    // 'tensor([[1., 2.],\n        [3., 4.]])'
  * t.dispose();
  */
-export class Tensor extends Owned implements Buf {
+export class Tensor extends Owned {
   /** A number unique to this tensor, used in messages. */
   readonly id: number;
   /** Dimensions (the tensor's own copy; read-only: an op refuses a tensor whose shape was changed). */

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   init, backendInfo, tensor, zeros, ones, full, rand, randn, manualSeed, tidy, keep, memory,
-  corr2d, conv2d, nn, fit, Tensor, DisposedError, type InitOptions,
+  corr2d, conv2d, nn, fit, type Tensor, DisposedError, type InitOptions,
 } from '../src/index';
 import { Rng } from '../src/random';
 import { edgeCases, randomArray } from './helpers';

@@ -167,7 +167,7 @@ const ROWS: Row[] = [
   { name: 'conv2d: groups do not divide the input channels', error: ShapeError, contains: ['conv2d', 'groups (2)', '3', '[1, 3, 4, 4]'],
     make: (f) => ({ call: () => conv2d(f.x3, wg3, { groups: 2 }), inputs: [wg3 = zeros([4, 1, 2, 2])], cleanup: () => wg3.dispose() }) },
   { name: 'conv2d: groups do not divide the output channels', error: ShapeError, contains: ['conv2d', 'groups (2)', '(3)', '[3, 1, 2, 2]'],
-    make: (f) => ({ call: () => conv2d(x2, w31, { groups: 2 }), inputs: [x2 = zeros([1, 2, 4, 4]), w31 = zeros([3, 1, 2, 2])],
+    make: () => ({ call: () => conv2d(x2, w31, { groups: 2 }), inputs: [x2 = zeros([1, 2, 4, 4]), w31 = zeros([3, 1, 2, 2])],
       cleanup: () => { x2.dispose(); w31.dispose(); } }) },
   { name: 'conv2d: groups 0', error: RangeError, contains: ['conv2d', 'groups', '0'],
     make: (f) => () => conv2d(f.x, f.w, { groups: 0 }) },

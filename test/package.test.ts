@@ -3,15 +3,13 @@
 // this package and from a separate project that installed the packed tarball;
 // and a bundle that browsers and bundlers can take (no static node: imports).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { distSettled, distSignature, ensureDist, npm, packInto, root } from './pack';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = join(root, 'test', 'fixtures');
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 interface Report {
   format: string;
@@ -21,37 +19,6 @@ interface Report {
   conv2d: number[][][][];
   big: { shape: number[]; corner: number; edge: number; interior: number; last: number };
   tensors: number;
-}
-
-const DIST = ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts'].map((f) => join(root, 'dist', f));
-
-/** Sizes and times of the dist files ('' when one is missing). */
-function distSignature(): string {
-  if (!DIST.every((f) => existsSync(f))) return '';
-  try {
-    return DIST.map((f) => { const st = statSync(f); return `${st.size}:${st.mtimeMs}`; }).join('|');
-  } catch {
-    return '';
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Waits until dist/ is complete and has not changed for a moment: other work
- * on this checkout may be rebuilding it (the build cleans dist/ first).
- * Returns false when it stays missing or changing for `timeoutMs`.
- */
-async function distSettled(timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  let last = distSignature();
-  while (Date.now() < end) {
-    await sleep(750);
-    const now = distSignature();
-    if (now !== '' && now === last) return true;
-    last = now;
-  }
-  return false;
 }
 
 /** Runs a fixture script with Node in `cwd`; returns the result and whether dist/ changed meanwhile. */
@@ -95,12 +62,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
 };
 
 beforeAll(async () => {
-  // `npm test` builds first; build here only when dist/ is missing (e.g. a bare
-  // `npx vitest run`) and no concurrent build brings it back within a while.
-  if (distSignature() === '' && !(await distSettled(30_000))) {
-    execFileSync(npm, ['run', 'build'], { cwd: root, stdio: 'pipe', timeout: 600_000 });
-  }
-  expect(await distSettled(120_000), 'dist/ is complete and stable').toBe(true);
+  expect(await ensureDist(), 'dist/ is complete and stable').toBe(true);
 }, 900_000);
 
 describe('package.json', () => {
@@ -139,16 +101,9 @@ describe('importing the package from another project that installed the tarball'
     dir = mkdtempSync(join(tmpdir(), 'wasmconv-consumer-'));
     const dest = join(dir, 'node_modules', 'wasmconv');
     // Pack a settled dist/ (packing during a concurrent rebuild would miss files).
-    for (let attempt = 0; ; attempt++) {
-      await distSettled(120_000);
-      const before = distSignature();
-      const packed = execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-      const tarball = join(dir, (JSON.parse(packed) as Array<{ filename: string }>)[0].filename);
-      rmSync(dest, { recursive: true, force: true });
-      mkdirSync(dest, { recursive: true });
-      execFileSync('tar', ['-xzf', tarball, '-C', dest, '--strip-components=1']);
-      if ((before !== '' && distSignature() === before) || attempt === 3) break;
-    }
+    const tarball = await packInto(dir);
+    mkdirSync(dest, { recursive: true });
+    execFileSync('tar', ['-xzf', tarball, '-C', dest, '--strip-components=1']);
     cpSync(join(fixtures, 'esm.mjs'), join(dir, 'esm.mjs'));
     cpSync(join(fixtures, 'cjs.cjs'), join(dir, 'cjs.cjs'));
   }, 600_000);

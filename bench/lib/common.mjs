@@ -310,7 +310,7 @@ export async function waitForQuiet(maxMs, share = 0.1) {
  */
 export const RETRY_SHARE = 0.2;
 export async function measureRow(fn, budget) {
-  let row = await fn();
+  const row = await fn();
   const l = row && row.load;
   if (!l || l.otherShare <= RETRY_SHARE || l.wallS > 15 || budget.ms <= 0) return row;
   const w = await waitForQuiet(Math.min(15000, budget.ms));

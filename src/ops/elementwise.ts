@@ -5,7 +5,7 @@
 import { MAXDIM } from '../backend/layout';
 import { BINARY, UNARY, binary as binaryK, unary as unaryK } from '../backend/registry';
 import { ShapeError, fmtShape } from '../errors';
-import { Tensor, view } from '../tensor';
+import { type Tensor, view } from '../tensor';
 import { numberArg, operand, output, record, run, sameBackend, tensorArg, type Operand } from './op';
 import { sumTo } from './reduce';
 

@@ -5,7 +5,7 @@
 // cut in fixed chunks, so results do not depend on the thread count.
 import { CONSTANTS, REDUCE, UNARY, permute as permuteK, reduce as reduceK, unary as unaryK } from '../backend/registry';
 import { ShapeError, fmtShape } from '../errors';
-import { Tensor, view } from '../tensor';
+import { type Tensor, view } from '../tensor';
 import { boolArg, dimArg, dimsArg, output, record, run, tensorArg } from './op';
 import { div, eq, mul } from './elementwise';
 import { expand } from './shape';

@@ -3,7 +3,7 @@
 // contiguous tensor with the registry's `permute` kernel.
 import { ShapeError, fmtShape } from '../errors';
 import { describe } from '../engine';
-import { MAX_ELEMENTS, MAX_NDIM, Tensor, view } from '../tensor';
+import { MAX_ELEMENTS, MAX_NDIM, type Tensor, view } from '../tensor';
 import { broadcastShapes } from './elementwise';
 import { dimArg, output, record, run, tensorArg } from './op';
 import { permute as permuteK } from '../backend/registry';

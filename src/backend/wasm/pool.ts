@@ -168,7 +168,7 @@ async function spawn(index: number, init: object): Promise<WorkerHandle> {
     const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
     const handle: WorkerHandle = { terminate: () => void w.terminate(), exited };
     return new Promise((resolve, reject) => {
-      const fail = (e: BackendError) => { w.terminate(); reject(e); };
+      const fail = (e: BackendError) => { void w.terminate(); reject(e); };
       w.once('message', (m: { ready?: number; error?: string }) => (m.error ? fail(new BackendError(`worker ${index}: ${m.error}`)) : resolve(handle)));
       // Before the worker is ready these fail its start; after, the worker is gone
       // or going anyway (a job it was running times out).

@@ -1,0 +1,52 @@
+// ESLint (flat config), run by `npm run lint` over src, test, bench, scripts and
+// examples. Correctness rules only, no formatting or style: ESLint's
+// recommended set, typescript-eslint's recommended set for TypeScript, and a
+// few rules that catch real mistakes (unused names, loose equality, promises
+// nobody awaits). assembly/ is AssemblyScript (its decorators, builtins and
+// integer types are not TypeScript's), so it is not linted here.
+import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default defineConfig(
+  {
+    // test/fixtures/consumer is compiled against the packed package by test/types.test.ts (and wrong.ts is wrong on purpose).
+    ignores: ['dist/**', 'build/**', 'assembly/**', 'node_modules/**', 'test-results/**', '**/*.generated.*', 'test/fixtures/consumer/**'],
+  },
+  js.configs.recommended,
+  {
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: 'module',
+      globals: { ...globals.node, ...globals.browser },
+    },
+    rules: {
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+      'no-var': 'error',
+      'prefer-const': ['error', { destructuring: 'all' }],
+      'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+  },
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.recommended],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      'no-unused-vars': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+      // A promise that is neither awaited, returned nor explicitly voided hides its rejection.
+      '@typescript-eslint/no-floating-promises': 'error',
+      // `import type` for what is only a type: no module is loaded for it.
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      // `interface NestedArray extends ReadonlyArray<number | NestedArray> {}` is how a recursive type is named.
+      '@typescript-eslint/no-empty-object-type': ['error', { allowInterfaces: 'with-single-extends' }],
+    },
+  },
+);
