@@ -5,6 +5,7 @@ import { describe, getBackend, keep } from '../engine';
 import { rand, uniformInto } from '../ops/random';
 import { rngFor } from '../random';
 import { Tensor, zeros, empty } from '../tensor';
+import { Module, tuple } from './module';
 
 /** Options of the PyTorch-style `Conv2D` (as `torch.nn.Conv2d`). */
 export interface Conv2DOptions extends Conv2dOptions {
@@ -12,6 +13,8 @@ export interface Conv2DOptions extends Conv2dOptions {
   bias?: boolean;
   /** Seed for the initial weights (default: the global generator, see `manualSeed`). */
   seed?: number;
+  /** How the input is padded: 'zeros' (default), 'reflect', 'replicate' or 'circular', as torch.nn.Conv2d's padding_mode. */
+  paddingMode?: 'zeros' | 'reflect' | 'replicate' | 'circular';
 }
 
 function kernelPair(k: unknown, fn: string): [number, number] {
@@ -37,7 +40,8 @@ function channels(v: unknown, name: string): number {
  * (Kaiming-uniform with a = √5, i.e. U(-1/√fan_in, 1/√fan_in), bias the same),
  * and `forward(x)` on NCHW (or CHW) input is `conv2d(x, weight, opts)`.
  *
- * Parameters survive `tidy`; free them with `dispose()`.
+ * Parameters survive `tidy`; free them with `dispose()`. It is an `nn.Module`
+ * (also exported as `nn.Conv2d`, PyTorch's name), printed as PyTorch prints it.
  *
  * @example
  * const layer = new Conv2D([1, 2]);                    // the chapter's
@@ -45,9 +49,13 @@ function channels(v: unknown, name: string): number {
  * const conv = new Conv2D(1, 1, [1, 2], { bias: false });
  * conv.forward(ones([1, 1, 6, 8])).shape;              // [1, 1, 6, 7]
  */
-export class Conv2D {
+export class Conv2D extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
+  /** Input and output channels and kernel size (PyTorch's form; the chapter's has 1, 1). */
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: readonly [number, number];
   /** Options passed to conv2d (empty for the chapter's form). */
   readonly options: Conv2dOptions;
   /** Whether this is the chapter's 2-D form. */
@@ -56,9 +64,11 @@ export class Conv2D {
   constructor(kernelSize: readonly [number, number]);
   constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], opts?: Conv2DOptions);
   constructor(a: number | readonly [number, number], b?: number, k?: number | readonly [number, number], opts: Conv2DOptions = {}) {
+    super();
     getBackend('Conv2D');
     if (Array.isArray(a) && b === undefined) {
       const [kh, kw] = kernelPair(a, 'Conv2D');
+      this.inChannels = 1; this.outChannels = 1; this.kernelSize = [kh, kw];
       this.chapterForm = true;
       this.options = {};
       const weight = keep(rand([kh, kw], { requiresGrad: true }));
@@ -77,7 +87,10 @@ export class Conv2D {
     const C = channels(a, 'inChannels'), O = channels(b, 'outChannels');
     const [kh, kw] = kernelPair(k, 'Conv2D');
     if (opts === null || typeof opts !== 'object') throw new TypeError(`Conv2D: options must be an object, got ${String(opts)}`);
-    const { bias = true, seed, ...convOpts } = opts;
+    const { bias = true, seed, paddingMode = 'zeros', ...convOpts } = opts;
+    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(paddingMode)) {
+      throw new RangeError(`Conv2D: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got ${describe(paddingMode)}`);
+    }
     if (typeof bias !== 'boolean') throw new TypeError(`Conv2D: bias must be a boolean, got ${describe(bias)}`);
     // Every option is checked before anything is allocated.
     const rngW = rngFor(seed, 'Conv2D');
@@ -92,7 +105,8 @@ export class Conv2D {
     const probe = (kk: number, d: unknown) => (typeof d === 'number' && Number.isFinite(d) && d > 0 ? d * (kk - 1) + 1 : kk);
     conv2dInfo([1, C, probe(kh, dh), probe(kw, dw)], [O, C / groups, kh, kw], convOpts, 'Conv2D');
     this.chapterForm = false;
-    this.options = convOpts;
+    this.options = paddingMode === 'zeros' ? convOpts : { ...convOpts, paddingMode } as Conv2dOptions;
+    this.inChannels = C; this.outChannels = O; this.kernelSize = [kh, kw];
     const fanIn = (C / groups) * kh * kw;
     const bound = 1 / Math.sqrt(fanIn);
     const weight = keep(uniformInto(empty([O, C / groups, kh, kw], 'Conv2D'), -bound, bound, rngW).requiresGrad_());
@@ -116,15 +130,21 @@ export class Conv2D {
     return conv2d(x, this.weight, { ...this.options, bias: this.bias });
   }
 
-  /** Weight, then bias (when present). */
-  parameters(): Tensor[] { return this.bias ? [this.weight, this.bias] : [this.weight]; }
+  protected override get typeName(): string { return this.chapterForm ? 'Conv2D' : 'Conv2d'; }
 
-  /** Drops the parameters' gradients (sets them to null, as PyTorch 2 does). */
-  zeroGrad(): void {
-    for (const p of this.parameters()) if (p.grad) { p.grad.dispose(); p.grad = null; }
+  /** As torch.nn.Conv2d's extra_repr. */
+  protected override extraRepr(): string {
+    if (this.chapterForm) return `kernel_size=${tuple(this.kernelSize)}`;
+    const o = this.options as Conv2dOptions & { paddingMode?: string };
+    const pair = (v: number | readonly [number, number] | undefined, d: number) => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${tuple(this.kernelSize)}, stride=${tuple(pair(o.stride, 1))}`;
+    if (typeof o.padding === 'string') s += `, padding=${o.padding}`;
+    else { const p = pair(o.padding, 0); if (p[0] || p[1]) s += `, padding=${tuple(p)}`; }
+    const d = pair(o.dilation, 1);
+    if (d[0] !== 1 || d[1] !== 1) s += `, dilation=${tuple(d)}`;
+    if ((o.groups ?? 1) !== 1) s += `, groups=${o.groups}`;
+    if (!this.bias) s += ', bias=False';
+    if (o.paddingMode && o.paddingMode !== 'zeros') s += `, padding_mode=${o.paddingMode}`;
+    return s;
   }
-
-  /** Frees the parameters. */
-  dispose(): void { for (const p of this.parameters()) p.dispose(); }
 }
-

@@ -1,3 +1,8 @@
-// Layers and losses.
-export { Conv2D, type Conv2DOptions } from './conv2d';
+// Layers, losses, initialisation and utilities, as torch.nn.
+export { Module } from './module';
+export { Conv2D, Conv2D as Conv2d, type Conv2DOptions } from './conv2d';
+export { Sequential, Flatten, Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout, type DropoutOptions } from './layers';
+export { BatchNorm2d, LayerNorm, type BatchNormOptions, type LayerNormOptions } from './norm';
 export { mseLoss, type Reduction } from './loss';
+export * as init from './init';
+export * as utils from './utils';
