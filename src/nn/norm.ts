@@ -1,7 +1,7 @@
 import { describe, keep, noGrad } from '../engine';
 import { ShapeError, fmtShape } from '../errors';
 import { batchNorm, layerNorm } from '../ops/norm';
-import { Tensor, full, ones, zeros } from '../tensor';
+import { type Tensor, full, ones, zeros } from '../tensor';
 import { layerInput, pyFloat } from './layers';
 import { Module, tuple } from './module';
 
