@@ -145,15 +145,16 @@ export class Dropout extends Module {
   protected override extraRepr(): string { return `p=${pyFloat(this.p)}, inplace=False`; }
 }
 
-/** Python's repr of a float: 0.5, 0.01, 1e-05, 0.1. */
+/** Python's repr of a float: 0.5, 0.01, 1e-05, 1.0 (exponent form below 1e-4 and from 1e16, as Python). */
 export function pyFloat(v: number): string {
-  if (Number.isInteger(v)) return `${v}.0`;
-  const s = String(v);
-  if (/e-/.test(s)) {
-    const [m, e] = s.split('e-');
-    return `${m}e-${e.padStart(2, '0')}`;
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-4 || a >= 1e16)) {
+    const [m, e] = v.toExponential().split('e');
+    const exp = Number(e);
+    return `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
   }
-  return s;
+  return Number.isInteger(v) ? `${v}.0` : String(v);
 }
 
 /** @internal A zero tensor that is a parameter (requires grad). */
