@@ -27,6 +27,9 @@ function graph(root: Tensor, mark: number): Tensor[] {
     const t = stack[stack.length - 1];
     const i = next[next.length - 1];
     if (i === 0) {
+      if (t._graphFreed) {
+        throw new AutogradError(`backward: the graph behind ${describeTensor(t)} was already freed by an earlier backward()`);
+      }
       if (t.isDisposed) {
         throw new DisposedError(`backward: ${describeTensor(t)} is part of the graph but was disposed (by dispose() or the tidy scope that made it); keep it (return it from tidy, or keep()) or call backward() inside that scope`);
       }

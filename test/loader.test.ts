@@ -30,10 +30,10 @@ describe('withSharedMemory', () => {
   for (const [what, limits] of [['min only', [0x00, 0x11]], ['min and max', [0x01, 0x02, 0x80, 0x01]]] as const) {
     it(`declares the memory import shared with a 4 GiB maximum (${what}), everything else unchanged`, () => {
       const plain = synthetic([...limits]);
-      expect(WebAssembly.validate(plain)).toBe(true);
+      expect(WebAssembly.validate(plain as BufferSource)).toBe(true);
       const shared = withSharedMemory(plain);
-      expect(WebAssembly.validate(shared)).toBe(true);
-      const m = new WebAssembly.Module(shared);
+      expect(WebAssembly.validate(shared as BufferSource)).toBe(true);
+      const m = new WebAssembly.Module(shared as BufferSource);
       expect(WebAssembly.Module.imports(m).map((i) => `${i.name}:${i.kind}`)).toEqual(['f:function', 't:table', 'g:global', 'memory:memory']);
       expect(WebAssembly.Module.exports(m).map((e) => e.name)).toEqual(['run']);
       const memory = new WebAssembly.Memory({ initial: 17, maximum: 65536, shared: true } as WebAssembly.MemoryDescriptor);
@@ -48,10 +48,10 @@ describe('withSharedMemory', () => {
     for (const name of ['simd', 'relaxed', 'nosimd', 'debug'] as const) {
       const plain = decodeBase64(binaries[name]);
       const shared = withSharedMemory(plain);
-      if (!WebAssembly.validate(plain)) continue; // relaxed SIMD without the flag
-      expect(WebAssembly.validate(shared), name).toBe(true);
-      const a = WebAssembly.Module.exports(new WebAssembly.Module(plain)).map((e) => e.name);
-      const b = WebAssembly.Module.exports(new WebAssembly.Module(shared)).map((e) => e.name);
+      if (!WebAssembly.validate(plain as BufferSource)) continue; // relaxed SIMD without the flag
+      expect(WebAssembly.validate(shared as BufferSource), name).toBe(true);
+      const a = WebAssembly.Module.exports(new WebAssembly.Module(plain as BufferSource)).map((e) => e.name);
+      const b = WebAssembly.Module.exports(new WebAssembly.Module(shared as BufferSource)).map((e) => e.name);
       expect(b, name).toEqual(a);
       expect(shared.length - plain.length, name).toBeLessThanOrEqual(4);
     }

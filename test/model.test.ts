@@ -1280,8 +1280,8 @@ class Model {
       if (o.momentum !== 0) {
         buf = o.bufs.get(p) ?? null;
         if (!buf) {
-          const engineBufs = (o.o as unknown as { buffers: Map<Tensor, { buf: Tensor }> }).buffers;
-          buf = this.make(engineBufs.get(p.t)!.buf, p.shape, { vals: new Float64Array(p.size), version: 0 }, false, true, null, `${o.name}.buf(${p.name})`);
+          const engineBuf = o.o.stateDict().state[o.params.indexOf(p)].momentum_buffer as Tensor;
+          buf = this.make(engineBuf, p.shape, { vals: new Float64Array(p.size), version: 0 }, false, true, null, `${o.name}.buf(${p.name})`);
           buf.kept = true;
           buf.hidden = true;
           o.bufs.set(p, buf);

@@ -56,32 +56,33 @@ function plan(shape: readonly number[], dims: readonly number[]): Plan {
  */
 function reduceInto(fn: string, op: number, x: Tensor, p: Plan, y: Tensor, yi: Tensor | null, divisor: number): void {
   const be = x.backend;
-  const made: Tensor[] = [y, ...(yi ? [yi] : [])];
-  let src = x;
-  let temp: Tensor | null = null;
-  if (p.perm) {
-    const shape = p.perm.map((d) => x.shape[d]);
-    temp = output(shape, fn);
-    made.push(temp);
-    permuteInto(fn, x, p.perm, temp, made);
-    src = temp;
-  }
-  const nchunk = Math.ceil(p.R / RC);
+  // Every temporary is freed whatever happens; on failure the outputs too.
+  const temps: Tensor[] = [];
   try {
+    let src = x;
+    if (p.perm) {
+      const temp = output(p.perm.map((d) => x.shape[d]), fn);
+      temps.push(temp);
+      permuteInto(fn, x, p.perm, temp, null);
+      src = temp;
+    }
+    const nchunk = Math.ceil(p.R / RC);
     if (nchunk <= 1) {
-      run(be, reduceK, { op, A: p.A, R: p.R, B: p.B, RC: Math.max(p.R, 1), divisor, x: src, y, yi }, fn, made);
+      run(be, reduceK, { op, A: p.A, R: p.R, B: p.B, RC: Math.max(p.R, 1), divisor, x: src, y, yi }, fn, null);
       return;
     }
     const part = output([p.A, nchunk, p.B], fn);
-    made.push(part);
+    temps.push(part);
     const parti = op === REDUCE.SUM ? null : output([p.A, nchunk, p.B], fn);
-    if (parti) made.push(parti);
-    run(be, reduceK, { op, A: p.A, R: p.R, B: p.B, RC, divisor: 1, x: src, y: part, yi: parti }, fn, made);
-    run(be, reduceK, { op, A: p.A, R: nchunk, B: p.B, RC: nchunk, divisor, x: part, xi: parti, y, yi }, fn, made);
-    part.dispose();
-    parti?.dispose();
+    if (parti) temps.push(parti);
+    run(be, reduceK, { op, A: p.A, R: p.R, B: p.B, RC, divisor: 1, x: src, y: part, yi: parti }, fn, null);
+    run(be, reduceK, { op, A: p.A, R: nchunk, B: p.B, RC: nchunk, divisor, x: part, xi: parti, y, yi }, fn, null);
+  } catch (e) {
+    y.dispose();
+    yi?.dispose();
+    throw e;
   } finally {
-    temp?.dispose();
+    for (const t of temps) t.dispose();
   }
 }
 
@@ -89,7 +90,7 @@ function reduceInto(fn: string, op: number, x: Tensor, p: Plan, y: Tensor, yi: T
  * @internal Copies x, its dimensions reordered by `perm`, into the contiguous
  * `out`; where x has size 1 and out does not, x is broadcast (stride 0).
  */
-export function permuteInto(fn: string, x: Tensor, perm: readonly number[], out: Tensor, made: Tensor[] = [out]): void {
+export function permuteInto(fn: string, x: Tensor, perm: readonly number[], out: Tensor, made: Tensor | Tensor[] | null = out): void {
   const nd = x.ndim;
   const xs = new Array<number>(nd);
   for (let d = nd - 1, acc = 1; d >= 0; d--) { xs[d] = acc; acc *= x.shape[d]; }
@@ -184,12 +185,15 @@ function argExtreme(fn: 'argmax' | 'argmin', op: number, x: unknown, dim: unknow
   const shape = flat ? (keep ? t.shape.map(() => 1) : []) : keep ? p.keptShape : p.outShape;
   const yi = output(shape, fn);
   if (yi.size > 0) {
-    const y = output(shape, fn);
+    let y: Tensor;
     try {
-      reduceInto(fn, op, t, p, y, yi, 1);
-    } finally {
-      y.dispose();
+      y = output(shape, fn);
+    } catch (e) {
+      yi.dispose();
+      throw e;
     }
+    reduceInto(fn, op, t, p, y, yi, 1);   // frees y and yi on failure
+    y.dispose();
   }
   return yi;
 }

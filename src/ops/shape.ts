@@ -92,6 +92,7 @@ function permuteNamed(fn: string, x: unknown, dims: readonly number[]): Tensor {
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   const t = tensorArg(x, 'transpose', 'x');
   const a = dimArg(dim0, t.ndim, 'transpose', 'dim0'), b = dimArg(dim1, t.ndim, 'transpose', 'dim1');
+  if (t.ndim === 0) return permuteNamed('transpose', t, []);
   const p = t.shape.map((_, i) => i);
   [p[a], p[b]] = [p[b], p[a]];
   return permuteNamed('transpose', t, p);

@@ -1,4 +1,4 @@
-import { describe, keep } from '../engine';
+import { describe, keep, tidy } from '../engine';
 import { DisposedError, ShapeError, fmtShape } from '../errors';
 import { Tensor, zeros } from '../tensor';
 
@@ -113,8 +113,9 @@ export abstract class Optimizer<O extends object = object> {
     try {
       for (const p of params) {
         if (this.state.has(p)) continue;
-        const s = make(p);
-        for (const v of Object.values(s)) if (v instanceof Tensor) made.push(v);
+        // Made in a scope: tensors of a state that fails halfway are freed by it.
+        const s = tidy(() => make(p));
+        for (const v of Object.values(s)) if (v instanceof Tensor) { keep(v); made.push(v); }
         this.state.set(p, s);
         added.push(p);
       }
@@ -211,5 +212,5 @@ export abstract class Optimizer<O extends object = object> {
   }
 }
 
-/** A zero tensor like p that lives until the optimizer drops it. */
-export function stateLike(p: Tensor): Tensor { return keep(zeros(p.shape)); }
+/** A zero tensor like p (for a state; `ensureState` keeps it until the optimizer drops it). */
+export function stateLike(p: Tensor): Tensor { return zeros(p.shape); }

@@ -113,8 +113,18 @@ export class WasmBackend implements Backend {
   /** A block of `floats` float32 elements: its byte address. */
   alloc(floats: number): number { return this.allocBytes(floats * 4); }
 
+  /** @internal Test hook: the number of allocations to allow before one fails (null: none fails). */
+  failAfter: number | null = null;
+  /** @internal Allocations made so far (tests count an op's allocations with it). */
+  allocations = 0;
+
   /** Every allocation of the backend goes through here: the views follow the memory. */
   private allocBytes(bytes: number): number {
+    if (this.failAfter !== null && this.failAfter-- <= 0) {
+      this.failAfter = null;
+      throw new RangeError(`wasmconv: cannot allocate ${bytes} bytes: a failure injected by a test`);
+    }
+    this.allocations++;
     const ptr = this.arena.alloc(bytes);
     if (this.detachViews) { this.memory.grow(0); this.views(); }
     else if (this.arena.buffer !== this.buf) this.views(); // the arena grew the memory
