@@ -8,6 +8,7 @@ import * as ew from './ops/elementwise';
 import * as red from './ops/reduce';
 import * as shp from './ops/shape';
 import * as act from './ops/activation';
+import * as so from './ops/shape_ops';
 import type { Operand } from './ops/op';
 
 /** Anything `tensor()` accepts: a number, nested arrays of numbers, or a numeric typed array. */
@@ -301,6 +302,14 @@ export class Tensor extends Owned {
   /** `flatten(this, startDim, endDim)` */ flatten(startDim?: number, endDim?: number): Tensor { return shp.flatten(this, startDim, endDim); }
   /** `transpose(this, dim0, dim1)` */ transpose(dim0: number, dim1: number): Tensor { return shp.transpose(this, dim0, dim1); }
   /** `permute(this, dims)` */ permute(dims: readonly number[]): Tensor { return shp.permute(this, dims); }
+  /** `squeeze(this, dim)` */ squeeze(dim?: number | readonly number[] | null): Tensor { return so.squeeze(this, dim); }
+  /** `unsqueeze(this, dim)` */ unsqueeze(dim: number): Tensor { return so.unsqueeze(this, dim); }
+  /** `slice(this, start, end)` */ slice(start?: number | null, end?: number | null): Tensor { return so.slice(this, start, end); }
+  /** `narrow(this, dim, start, length)` */ narrow(dim: number, start: number, length: number): Tensor { return so.narrow(this, dim, start, length); }
+  /** `select(this, dim, index)` */ select(dim: number, index: number): Tensor { return so.select(this, dim, index); }
+  /** `indexSelect(this, dim, index)` */ indexSelect(dim: number, index: Tensor | Int32Array | readonly number[]): Tensor { return so.indexSelect(this, dim, index); }
+  /** `var(this, dim, opts)` */ var(dim?: number | readonly number[] | null, opts?: so.VarOptions): Tensor { return so.var(this, dim, opts); }
+  /** `std(this, dim, opts)` */ std(dim?: number | readonly number[] | null, opts?: so.VarOptions): Tensor { return so.std(this, dim, opts); }
 }
 
 /**

@@ -14,6 +14,7 @@ import * as ew from './reference/elementwise';
 import * as red from './reference/reduce';
 import * as opt from './reference/optim';
 import * as act from './reference/activation';
+import * as shp from './reference/shape_ops';
 
 export { CONSTANTS, ENUMS, UNARY, BINARY, REDUCE, PACK, OPT } from './constants';
 import { CONSTANTS, ENUMS, PACK } from './constants';
@@ -213,6 +214,60 @@ export const adam = kernel({
   workspace: () => 0,
   cost: (p) => p.n! * ELEMENT_COST * 2,
   reference: opt.adamRef,
+});
+
+// ---------------------------------------------------------------------------
+// Copies along one axis (cat, stack, narrow, select, slice, index_select) and
+// the squared deviations of var and std
+// ---------------------------------------------------------------------------
+
+/**
+ * `rows` runs of `cols` floats from x (row stride xs) into y (row stride ys),
+ * each destination row of `dcols` floats written whole: the run at column
+ * `at`, zeros around it. Units: row blocks of `rpu` rows times column chunks
+ * of `cpu` floats of the destination rows.
+ */
+export const RowCopy = layout('RowCopy', {
+  rows: 'i32', cols: 'i32', xs: 'i32', ys: 'i32', dcols: 'i32', at: 'i32', rpu: 'i32', cpu: 'i32', x: 'ptr', y: 'ptr',
+});
+export const rowCopy = kernel({
+  name: 'row_copy', source: 'row_copy', fn: 'rowCopy', simd: true, layout: RowCopy,
+  units: (p) => cdiv(p.rows!, p.rpu!) * cdiv(p.dcols!, p.cpu!),
+  workspace: () => 0,
+  cost: (p) => p.rows! * p.dcols! * ELEMENT_COST,
+  reference: shp.rowCopyRef,
+});
+
+/**
+ * index_select over the middle axis of x [A, R, B] with N indices (whole
+ * numbers as floats) into y [A, N, B] (backward 0), or its gradient: x the
+ * incoming gradient [A, N, B], y the input's gradient [A, R, B] (backward 1).
+ * Units: blocks of `rpu` rows (output rows forward; gradient rows of one a
+ * backward) times column chunks of `cpu` floats.
+ */
+export const IndexSelect = layout('IndexSelect', {
+  backward: 'i32', A: 'i32', R: 'i32', B: 'i32', N: 'i32', rpu: 'i32', cpu: 'i32', x: 'ptr', idx: 'ptr', y: 'ptr',
+});
+export const indexSelect = kernel({
+  name: 'index_select', source: 'index_select', fn: 'indexSelect', simd: true, layout: IndexSelect,
+  units: (p) => (p.backward ? p.A! * cdiv(p.R!, p.rpu!) : cdiv(p.A! * p.N!, p.rpu!)) * cdiv(p.B!, p.cpu!),
+  workspace: () => 0,
+  cost: (p) => (p.backward ? p.A! * (p.R! + p.N!) * p.B! + p.A! * p.N! * cdiv(p.R!, p.rpu!) * cdiv(p.B!, p.cpu!) : p.A! * p.N! * p.B!) * ELEMENT_COST,
+  reference: shp.indexSelectRef,
+});
+
+/**
+ * Sums of squared deviations (var and std): y[a, c, b] = the sum over r in
+ * chunk c (RC long) of (x[a, r, b] - m[a, b])^2, for x [A, R, B] and the
+ * means m [A, B]; y is [A, ceil(R / RC), B]. Units as the reduce family's.
+ */
+export const SqDev = layout('SqDev', { A: 'i32', R: 'i32', B: 'i32', RC: 'i32', x: 'ptr', m: 'ptr', y: 'ptr' });
+export const sqDev = kernel({
+  name: 'sq_dev', source: 'moments', fn: 'sqDev', simd: true, layout: SqDev,
+  units: (p) => p.A! * cdiv(p.R!, p.RC!) * cdiv(p.B!, BB),
+  workspace: () => 0,
+  cost: (p) => p.A! * p.R! * p.B! * ELEMENT_COST,
+  reference: shp.sqDevRef,
 });
 
 /** Every kernel family, in declaration order: the build, the backends and the tests iterate it. */

@@ -5,6 +5,7 @@ export {
 } from './elementwise';
 export * from './activation';
 export * from './norm';
+export * from './shape_ops';
 export { sum, mean, max, min, argmax, argmin } from './reduce';
 export { reshape, flatten, transpose, permute } from './shape';
 export type { Operand } from './op';
