@@ -129,9 +129,11 @@ function gradcheck(c: OpCase, xs: Float64Array[], seed: number, analytic: Result
 /**
  * Registers the suite: one test per case on the reference backend, then per
  * WebAssembly configuration. Cases run in order; each configuration is
- * initialised once.
+ * initialised once. `families` names the registry's kernel families the cases
+ * exercise: each configuration checks that every one of them ran (and
+ * test/registry.test.ts that every family of the registry is claimed by a suite).
  */
-export function opSuite(title: string, cases: readonly OpCase[]): void {
+export function opSuite(title: string, cases: readonly OpCase[], families: readonly string[]): void {
   const expected = new Map<string, Result>();
   const oneThread = new Map<string, Result>();
   describe(title, () => {
@@ -159,7 +161,18 @@ export function opSuite(title: string, cases: readonly OpCase[]): void {
 
     for (const env of envs()) {
       describe(`WebAssembly ${env.name}`, () => {
-        beforeAll(async () => { await init({ ...env.opts, replace: true }); });
+        let before = new Map<string, number>();
+        beforeAll(async () => {
+          await init({ ...env.opts, replace: true });
+          before = (currentBackend() as WasmBackend).calls;
+        });
+        afterAll(() => {
+          const calls = (currentBackend() as WasmBackend).calls;
+          for (const f of families) {
+            if (!calls.has(f)) throw new Error(`${title}: ${f} is not a kernel family of the registry`);
+            if ((calls.get(f) ?? 0) <= (before.get(f) ?? 0)) throw new Error(`${title} on ${env.name}: no case ran the kernel family ${f}`);
+          }
+        });
         cases.forEach((c, k) => {
           it(c.name, () => {
             const { xs, seed } = data(c, k);
