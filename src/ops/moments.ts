@@ -6,7 +6,7 @@
 // thread count. Re-exported by ./shape_ops (every export public).
 import { CONSTANTS, REDUCE, UNARY, reduce as reduceK, sqDev as sqDevK } from '../backend/registry';
 import { describe, noGrad } from '../engine';
-import { Tensor, view } from '../tensor';
+import { type Tensor, view } from '../tensor';
 import { add, div, eq, mul, ne, sub, unaryInPlace } from './elementwise';
 import { boolArg, dimsArg, numberArg, output, record, run, tensorArg } from './op';
 import { mean } from './reduce';
