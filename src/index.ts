@@ -6,10 +6,11 @@ export {
 } from './tensor';
 export * from './ops/index';
 export { backward } from './autograd';
-export { manualSeed } from './random';
+export { manualSeed, getRngState, setRngState } from './random';
 export { WasmconvError, ShapeError, DisposedError, NotInitializedError, InitError, AutogradError, BackendError } from './errors';
 export { formatTensor } from './format';
 export type { ConvGeometry, BuildKind } from './backend/backend';
 export * as nn from './nn/index';
 export * as optim from './optim/index';
 export { fit, type FitOptions, type Model, type LossSpec } from './train';
+export * from './data/index';

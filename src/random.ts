@@ -16,6 +16,19 @@ export class Rng {
     };
     this.s0 = next(); this.s1 = next(); this.s2 = next(); this.s3 = next();
   }
+  /** The generator's state (four 32-bit words), to save and restore. */
+  state(): number[] { return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0]; }
+
+  /** A generator continuing from a saved `state()`. */
+  static fromState(s: readonly number[], fn = 'Rng.fromState'): Rng {
+    if (!Array.isArray(s) || s.length !== 4 || s.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff) || s.every((w) => w === 0)) {
+      throw new TypeError(`${fn}: a generator state is four 32-bit unsigned integers, not all 0, got ${JSON.stringify(s)}`);
+    }
+    const r = new Rng(0);
+    [r.s0, r.s1, r.s2, r.s3] = [s[0] | 0, s[1] | 0, s[2] | 0, s[3] | 0];
+    return r;
+  }
+
   /** Next 32-bit unsigned integer. */
   nextU32(): number {
     const r = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
@@ -43,6 +56,11 @@ export function manualSeed(seed: number): void {
   if (!Number.isInteger(seed)) throw new TypeError(`manualSeed: seed must be an integer, got ${seed}`);
   global = new Rng(seed);
 }
+
+/** The global generator's state (see `manualSeed`), for checkpoints. */
+export function getRngState(): number[] { return global.state(); }
+/** Restores the global generator from `getRngState()`. */
+export function setRngState(s: readonly number[]): void { global = Rng.fromState(s, 'setRngState'); }
 
 /** The generator for one call: a fresh one for an explicit seed, else the global one. */
 export function rngFor(seed: number | undefined, fn: string): Rng {

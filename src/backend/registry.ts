@@ -14,6 +14,7 @@ import * as ew from './reference/elementwise';
 import * as red from './reference/reduce';
 import * as opt from './reference/optim';
 import * as act from './reference/activation';
+import * as aug from './reference/augment';
 import * as shp from './reference/shape_ops';
 
 export { CONSTANTS, ENUMS, UNARY, BINARY, REDUCE, PACK, OPT } from './constants';
@@ -268,6 +269,22 @@ export const sqDev = kernel({
   workspace: () => 0,
   cost: (p) => p.A! * p.R! * p.B! * ELEMENT_COST,
   reference: shp.sqDevRef,
+});
+
+// ---------------------------------------------------------------------------
+// Data augmentation
+// ---------------------------------------------------------------------------
+
+/** A batch's per-sample crop of the zero-padded images and horizontal flip (offsets [N, 3]: dy, dx, flip). */
+export const Augment = layout('Augment', {
+  N: 'i32', C: 'i32', H: 'i32', W: 'i32', OH: 'i32', OW: 'i32', pad: 'i32', x: 'ptr', offsets: 'ptr', y: 'ptr',
+});
+export const cropFlip = kernel({
+  name: 'crop_flip', source: 'augment', fn: 'cropFlip', simd: false, layout: Augment,
+  units: (p) => p.N! * p.C!,
+  workspace: () => 0,
+  cost: (p) => p.N! * p.C! * p.OH! * p.OW! * ELEMENT_COST,
+  reference: aug.cropFlipRef,
 });
 
 /** Every kernel family, in declaration order: the build, the backends and the tests iterate it. */
