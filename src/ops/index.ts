@@ -4,6 +4,7 @@ export {
   neg, square, relu, exp, log, sigmoid, tanh, sqrt, abs, sign, clamp, clone,
 } from './elementwise';
 export * from './activation';
+export * from './softmax';
 export { sum, mean, max, min, argmax, argmin } from './reduce';
 export { reshape, flatten, transpose, permute } from './shape';
 export type { Operand } from './op';
