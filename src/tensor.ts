@@ -9,6 +9,7 @@ import * as red from './ops/reduce';
 import * as shp from './ops/shape';
 import * as act from './ops/activation';
 import * as so from './ops/shape_ops';
+import * as sm from './ops/softmax';
 import type { Operand } from './ops/op';
 
 /** Anything `tensor()` accepts: a number, nested arrays of numbers, or a numeric typed array. */
@@ -310,6 +311,9 @@ export class Tensor extends Owned {
   /** `indexSelect(this, dim, index)` */ indexSelect(dim: number, index: Tensor | Int32Array | readonly number[]): Tensor { return so.indexSelect(this, dim, index); }
   /** `var(this, dim, opts)` */ var(dim?: number | readonly number[] | null, opts?: so.VarOptions): Tensor { return so.var(this, dim, opts); }
   /** `std(this, dim, opts)` */ std(dim?: number | readonly number[] | null, opts?: so.VarOptions): Tensor { return so.std(this, dim, opts); }
+  /** `softmax(this, dim)` */ softmax(dim: number): Tensor { return sm.softmax(this, dim); }
+  /** `logSoftmax(this, dim)` */ logSoftmax(dim: number): Tensor { return sm.logSoftmax(this, dim); }
+  /** `gather(this, dim, index, shape)` */ gather(dim: number, index: sm.IndexLike, shape?: readonly number[]): Tensor { return sm.gather(this, dim, index, shape); }
 }
 
 /**

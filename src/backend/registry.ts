@@ -16,6 +16,7 @@ import * as opt from './reference/optim';
 import * as act from './reference/activation';
 import * as aug from './reference/augment';
 import * as shp from './reference/shape_ops';
+import * as smr from './reference/softmax';
 
 export { CONSTANTS, ENUMS, UNARY, BINARY, REDUCE, PACK, OPT } from './constants';
 import { CONSTANTS, ENUMS, PACK } from './constants';
@@ -285,6 +286,110 @@ export const cropFlip = kernel({
   workspace: () => 0,
   cost: (p) => p.N! * p.C! * p.OH! * p.OW! * ELEMENT_COST,
   reference: aug.cropFlipRef,
+// Softmax, selection by condition and by index, negative log-likelihood
+// ---------------------------------------------------------------------------
+
+/**
+ * softmax (log 0) or log_softmax (log 1) over the middle axis of a contiguous
+ * [A, R, B] array, x into y; with backward 1, the gradient y for the incoming
+ * gradient g, x being the forward's output. Units: rows (B = 1) or blocks of
+ * BB columns of each [R, B] slab; each owns its outputs and sums over R in a
+ * fixed order.
+ */
+export const Softmax = layout('Softmax', { A: 'i32', R: 'i32', B: 'i32', log: 'i32', backward: 'i32', x: 'ptr', g: 'ptr', y: 'ptr' });
+export const softmax = kernel({
+  name: 'softmax', source: 'softmax', fn: 'softmax', simd: true, layout: Softmax,
+  units: (p) => p.A! * cdiv(p.B!, BB),
+  workspace: () => 0,
+  cost: (p) => p.A! * p.R! * p.B! * ELEMENT_COST * 4,
+  reference: smr.softmaxRef,
+});
+
+/**
+ * y = c != 0 ? a : b with broadcasting, as strides in y's index space (like
+ * Binary); a (flags bit 1) or b (bit 2) may be the scalar s0 or s1 instead.
+ */
+export const Where = layout('Where', {
+  ndim: 'i32', n: 'i32', flags: 'i32', s0: 'f32', s1: 'f32', shape: 'dims', sc: 'dims', sa: 'dims', sb: 'dims',
+  c: 'ptr', a: 'ptr', b: 'ptr', y: 'ptr',
+});
+export const where = kernel({
+  name: 'where', source: 'where', fn: 'where', simd: true, layout: Where,
+  units: (p) => cdiv(p.n!, CHUNK),
+  workspace: () => MAXDIM,
+  cost: (p) => p.n! * ELEMENT_COST,
+  reference: smr.whereRef,
+});
+
+/**
+ * Finds values among n that are not whole numbers in [0, hi) (nor, with
+ * useIgnore, equal to `ignore`): y[u] = the offset in chunk u of the first, or -1.
+ */
+export const IndexCheck = layout('IndexCheck', { n: 'i32', hi: 'i32', useIgnore: 'i32', ignore: 'f32', x: 'ptr', y: 'ptr' });
+export const indexCheck = kernel({
+  name: 'index_check', source: 'indexing', fn: 'indexCheck', simd: true, layout: IndexCheck,
+  units: (p) => cdiv(p.n!, CHUNK),
+  workspace: () => 0,
+  cost: (p) => p.n! * (ELEMENT_COST / 2),
+  reference: smr.indexCheckRef,
+});
+
+/**
+ * torch.gather along one dimension (stride sd in x), index values in idx.
+ * Forward (backward 0): y[i] = x[offset(i) + idx[i] * sd] over the n elements of
+ * the index space (shape, x strides st with 0 on the gathered dimension); units:
+ * chunks of CHUNK. Backward (backward 1): y += g scattered back, over n lines
+ * of J elements (line space shape, x strides st, index strides sg; sj the
+ * index stride along the line): a line owns its outputs and adds in order.
+ */
+export const Gather = layout('Gather', {
+  backward: 'i32', ndim: 'i32', n: 'i32', J: 'i32', sj: 'i32', sd: 'i32', shape: 'dims', st: 'dims', sg: 'dims',
+  x: 'ptr', idx: 'ptr', g: 'ptr', y: 'ptr',
+});
+export const gather = kernel({
+  name: 'gather', source: 'indexing', fn: 'gather', simd: false, layout: Gather,
+  units: (p) => (p.backward ? p.n! : cdiv(p.n!, CHUNK)),
+  workspace: () => MAXDIM,
+  cost: (p) => (p.backward ? p.n! * p.J! : p.n!) * ELEMENT_COST,
+  reference: smr.gatherRef,
+});
+
+/** y[i, c] = (c == idx[i]) over n labels and C classes; K labels per unit. */
+export const OneHot = layout('OneHot', { n: 'i32', C: 'i32', K: 'i32', idx: 'ptr', y: 'ptr' });
+export const oneHot = kernel({
+  name: 'one_hot', source: 'indexing', fn: 'oneHot', simd: true, layout: OneHot,
+  units: (p) => cdiv(p.n!, p.K!),
+  workspace: () => 0,
+  cost: (p) => p.n! * p.C! * (ELEMENT_COST / 2),
+  reference: smr.oneHotRef,
+});
+
+/**
+ * Negative log-likelihood over x [A, C, B] (log-probabilities, or logits for
+ * the cross-entropy gradient) with targets t [A, B] (class indices, or with
+ * prob 1 probabilities [A, C, B]), optional class weights w [C], label
+ * smoothing eps and the ignored class `ignore`. red: 0 none, 1 sum, 2 mean.
+ * Elements are cut in fixed chunks of MC; see assembly/nll.ts.
+ */
+export const Nll = layout('Nll', {
+  A: 'i32', C: 'i32', B: 'i32', MC: 'i32', red: 'i32', finish: 'i32', prob: 'i32', ce: 'i32',
+  eps: 'f32', ignore: 'f32', wsum: 'f32', x: 'ptr', t: 'ptr', w: 'ptr', g: 'ptr', y: 'ptr', part: 'ptr', dt: 'ptr',
+});
+/** Forward: per-element losses (red 0), or per-chunk sums into part and the reduced loss into y. */
+export const nll = kernel({
+  name: 'nll', source: 'nll', fn: 'nll', simd: false, layout: Nll,
+  units: (p) => (p.finish ? 1 : cdiv(p.A! * p.B!, p.MC!)),
+  workspace: () => 0,
+  cost: (p) => (p.finish ? 0 : p.A! * p.B! * (p.eps || p.prob ? p.C! : 1) * ELEMENT_COST),
+  reference: smr.nllRef,
+});
+/** Backward: the gradient for log-probabilities (ce 0) or, from the logits, for cross-entropy (ce 1). */
+export const nllBackward = kernel({
+  name: 'nll_backward', source: 'nll', fn: 'nllBackward', simd: true, layout: Nll,
+  units: (p) => cdiv(p.A! * p.B!, p.MC!),
+  workspace: () => 0,
+  cost: (p) => p.A! * p.B! * p.C! * ELEMENT_COST * (p.ce ? 4 : 1),
+  reference: smr.nllBackwardRef,
 });
 
 /** Every kernel family, in declaration order: the build, the backends and the tests iterate it. */

@@ -6,3 +6,4 @@ export { BatchNorm2d, LayerNorm, type BatchNormOptions, type LayerNormOptions } 
 export { mseLoss, type Reduction } from './loss';
 export * as init from './init';
 export * as utils from './utils';
+export * from './losses';

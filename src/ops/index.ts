@@ -6,6 +6,7 @@ export {
 export * from './activation';
 export * from './norm';
 export * from './shape_ops';
+export * from './softmax';
 export { sum, mean, max, min, argmax, argmin } from './reduce';
 export { reshape, flatten, transpose, permute } from './shape';
 export type { Operand } from './op';
