@@ -5,10 +5,10 @@
 // methods, and the kernel calls of a LeNet-sized cross-entropy step.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  init, tensor, tidy, memory, softmax, logSoftmax, where, gather, oneHot, nn, Tensor, ShapeError,
+  init, tensor, tidy, memory, softmax, logSoftmax, where, gather, oneHot, nn, type Tensor, ShapeError,
 } from '../src/index';
 import { currentBackend } from '../src/engine';
-import { WasmBackend } from '../src/backend/wasm/index';
+import { type WasmBackend } from '../src/backend/wasm/index';
 
 type ErrorClass = new (...args: never[]) => Error;
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -286,6 +286,9 @@ export const cropFlip = kernel({
   workspace: () => 0,
   cost: (p) => p.N! * p.C! * p.OH! * p.OW! * ELEMENT_COST,
   reference: aug.cropFlipRef,
+});
+
+// ---------------------------------------------------------------------------
 // Softmax, selection by condition and by index, negative log-likelihood
 // ---------------------------------------------------------------------------
 
