@@ -13,7 +13,7 @@ describe('the kernel registry', () => {
     const claimed = new Set<string>();
     for (const f of readdirSync(__dirname).filter((n) => /^ops.*\.test\.ts$/.test(n))) {
       const src = readFileSync(join(__dirname, f), 'utf8');
-      for (const m of src.matchAll(/opSuite\([^,]+,\s*\w+,\s*\[([^\]]*)\]/g)) {
+      for (const m of src.matchAll(/opSuite\(\s*'[^']*'\s*,\s*\w+\s*,\s*\[([^\]]*)\]/g)) {
         for (const name of m[1].matchAll(/'([a-z0-9_]+)'/g)) claimed.add(name[1]);
       }
     }
