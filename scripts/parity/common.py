@@ -36,7 +36,7 @@ def tensor_json(t):
 
 
 def rand(gen, *shape, low=-1.0, high=1.0):
-    return (torch.rand(*shape, generator=gen, dtype=torch.float32) * (high - low) + low)
+    return (torch.rand(tuple(shape), generator=gen, dtype=torch.float32) * (high - low) + low)
 
 
 def write(area, cases):
