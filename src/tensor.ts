@@ -8,6 +8,7 @@ import * as ew from './ops/elementwise';
 import * as red from './ops/reduce';
 import * as shp from './ops/shape';
 import * as act from './ops/activation';
+import * as mm from './ops/matmul';
 import type { Operand } from './ops/op';
 
 /** Anything `tensor()` accepts: a number, nested arrays of numbers, or a numeric typed array. */
@@ -301,6 +302,7 @@ export class Tensor extends Owned implements Buf {
   /** `flatten(this, startDim, endDim)` */ flatten(startDim?: number, endDim?: number): Tensor { return shp.flatten(this, startDim, endDim); }
   /** `transpose(this, dim0, dim1)` */ transpose(dim0: number, dim1: number): Tensor { return shp.transpose(this, dim0, dim1); }
   /** `permute(this, dims)` */ permute(dims: readonly number[]): Tensor { return shp.permute(this, dims); }
+  /** `matmul(this, other)` */ matmul(other: Tensor): Tensor { return mm.matmul(this, other); }
 }
 
 /**
