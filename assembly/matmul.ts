@@ -188,17 +188,43 @@ function micro1x8(a: usize, b: usize, kc: i32, c: usize, fromC: bool, init: usiz
 }
 
 /**
- * A tile of rows x cols (at most 4 x 8) of C at c, SIMD: full tiles in place,
- * edge tiles through the 4 x 8 scratch tile t (stride 32 bytes).
+ * The SIMD micro-kernel for narrow edges (at most 4 columns): columns 0..3 of
+ * the 8-wide B panel, four accumulators. Same sums as micro4x8's lanes 0..3.
+ */
+function micro4x4(a: usize, b: usize, kc: i32, c: usize, cs: usize, fromC: bool, init: usize): void {
+  let c0: v128, c1: v128, c2: v128, c3: v128;
+  if (fromC) {
+    c0 = v128.load(c); c1 = v128.load(c + cs); c2 = v128.load(c + 2 * cs); c3 = v128.load(c + 3 * cs);
+  } else {
+    c0 = v128.load(init); c1 = c0; c2 = c0; c3 = c0;
+  }
+  for (let k = 0; k < kc; k++) {
+    const bv = v128.load(b);
+    c0 = madd(v128.load32_splat(a), bv, c0);
+    c1 = madd(v128.load32_splat(a, 4), bv, c1);
+    c2 = madd(v128.load32_splat(a, 8), bv, c2);
+    c3 = madd(v128.load32_splat(a, 12), bv, c3);
+    a += A_ROW; b += B_ROW;
+  }
+  v128.store(c, c0); v128.store(c + cs, c1); v128.store(c + 2 * cs, c2); v128.store(c + 3 * cs, c3);
+}
+
+/**
+ * A tile of rows x cols (at most 4 x 8) of C at c, SIMD: full tiles in place
+ * (4 x 8, 1 x 8, 4 x 4), the others through the 4 x 8 scratch tile t (rows of
+ * 32 bytes), on the narrowest micro-kernel that covers them.
  */
 @inline function tileSimd(a: usize, b: usize, kc: i32, c: usize, cs: usize, rows: i32, cols: i32,
                           fromC: bool, init: usize, t: usize): void {
-  if (cols == 8 && rows == 4) { micro4x8(a, b, kc, c, cs, fromC, init); return; }
-  if (cols == 8 && rows == 1) { micro1x8(a, b, kc, c, fromC, init); return; }
+  if (cols == 8) {
+    if (rows == 4) { micro4x8(a, b, kc, c, cs, fromC, init); return; }
+    if (rows == 1) { micro1x8(a, b, kc, c, fromC, init); return; }
+  } else if (cols == 4 && rows == 4) { micro4x4(a, b, kc, c, cs, fromC, init); return; }
   if (fromC) {
     for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) store<f32>(t + <usize>r * B_ROW + f4(j), load<f32>(c + <usize>r * cs + f4(j)));
   }
   if (rows == 1) micro1x8(a, b, kc, t, fromC, init);
+  else if (cols <= 4) micro4x4(a, b, kc, t, B_ROW, fromC, init);
   else micro4x8(a, b, kc, t, B_ROW, fromC, init);
   for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) store<f32>(c + <usize>r * cs + f4(j), load<f32>(t + <usize>r * B_ROW + f4(j)));
 }

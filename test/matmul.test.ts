@@ -82,6 +82,23 @@ describe('matmul and linear', () => {
     });
   });
 
+  it("keeps each operand only for the other one's gradient, as PyTorch", () => {
+    tidy(() => {
+      // The weight is not needed when the input needs no gradient: changing it is allowed.
+      const x = tensor([[1, 2]]), w = tensor([[3, 4]], undefined, { requiresGrad: true });
+      const y = linear(x, w);
+      w.assign([[5, 6]]);
+      y.backward(tensor([[1]]));
+      expect(w.grad!.toArray()).toEqual([[1, 2]]);
+      const a = tensor([[1, 2], [3, 4]]), b = ones([2, 2], { requiresGrad: true });
+      const z = matmul(a, b);
+      b.assign([[0, 0], [0, 0]]);
+      sum(z).backward();
+      expect(b.grad!.toArray()).toEqual([[4, 4], [6, 6]]);
+      return [];
+    });
+  });
+
   // ---- bad calls -----------------------------------------------------------
   type ErrorClass = new (...args: never[]) => Error;
   const rows: Array<[string, ErrorClass, Array<string>, () => { call: () => unknown; inputs: Tensor[] }]> = [
@@ -93,6 +110,12 @@ describe('matmul and linear', () => {
     ['matmul: batched inner sizes differ', ShapeError, ['matmul', '[2, 2, 3]', '[2, 4, 5]'], () => { const a = ones([2, 2, 3]), b = ones([2, 4, 5]); return { call: () => matmul(a, b), inputs: [a, b] }; }],
     ['matmul: batches not broadcastable', ShapeError, ['matmul', '[2, 2, 3]', '[3, 3, 4]', 'broadcast'], () => { const a = ones([2, 2, 3]), b = ones([3, 3, 4]); return { call: () => matmul(a, b), inputs: [a, b] }; }],
     ['matmul: result too large', RangeError, ['matmul', '[32768, 1, 1, 1]', '[32768, 1, 1]', '2^29'], () => { const a = ones([32768, 1, 1, 1]), b = ones([32768, 1, 1]); return { call: () => matmul(a, b), inputs: [a, b] }; }],
+    ['matmul: batch dimensions that do not merge into 8', RangeError, ['matmul', '18 dimensions', 'at most 8'], () => {
+      // Broadcast along alternate dimensions: no two neighbours merge.
+      const a = ones([...Array.from({ length: 18 }, (_, i) => (i % 2 ? 1 : 2)), 1, 1]);
+      const b = ones([...Array.from({ length: 18 }, (_, i) => (i % 2 ? 2 : 1)), 1, 1]);
+      return { call: () => matmul(a, b), inputs: [a, b] };
+    }],
     ['matmul: a number', TypeError, ['matmul', 'b', '2'], () => { const a = ones([2]); return { call: () => matmul(a, A(2)), inputs: [a] }; }],
     ['matmul: an array', TypeError, ['matmul', 'a'], () => { const b = ones([2]); return { call: () => matmul(A([1, 2]), b), inputs: [b] }; }],
     ['linear: 0-d input', ShapeError, ['linear', '0-D', '[]', '[3, 4]'], () => { const x = tensor(1), w = ones([3, 4]); return { call: () => linear(x, w), inputs: [x, w] }; }],
@@ -127,5 +150,28 @@ describe('matmul and linear', () => {
     expect(() => linear(a, b)).toThrow(DisposedError);
     expect(() => a.matmul(b)).toThrow(DisposedError);
     a.dispose();
+  });
+});
+
+describe('matmul and linear when memory runs out', () => {
+  beforeAll(async () => { await init({ build: 'simd', threads: 1, maxMemoryMB: 16, replace: true }); });
+
+  it('frees what they made and name themselves', () => {
+    const a = ones([2048, 1]), b = ones([1, 2048]);
+    // The product alone (16 MiB) does not fit.
+    // (The memory may have grown meanwhile; no tensor or byte may be left behind.)
+    const live = () => { const m = memory(); return [m.tensors, m.bytes]; };
+    let mem = live();
+    expect(() => matmul(a, b)).toThrow(/matmul.*\[2048, 2048\]/);
+    expect(live()).toEqual(mem);
+    // The product fits, the copy with a [R, 1] bias added does not: the product is freed.
+    const x = ones([1500, 1]), w = ones([1500, 1]), bias = ones([1500, 1]);
+    const fits = linear(x, w);
+    expect(fits.shape).toEqual([1500, 1500]);
+    fits.dispose();
+    mem = live();
+    expect(() => linear(x, w, bias)).toThrow(/linear.*\[1500, 1500\]/);
+    expect(live()).toEqual(mem);
+    for (const t of [a, b, x, w, bias]) t.dispose();
   });
 });

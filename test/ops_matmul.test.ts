@@ -96,6 +96,9 @@ mm([2, 1, 3, 4], [1, 3, 4, 5]);
 mm([3, 1, 2, 1, 3, 4], [2, 1, 2, 4, 5]);
 mm([2, 2, 9, 17], [2, 1, 17, 65], { gradcheck: false });
 mm([6, 33, 40], [40, 70]);
+// Long k (two blocks of 256) with batches, and a gradient summed over batches with long k.
+mm([2, 3, 300], [300, 5], { gradcheck: false });
+mm([5, 300, 4], [4, 6], { gradcheck: false });
 mm([40, 70], [6, 70, 33]);
 
 // Empty operands: zero rows, zero inner size (a zero-filled result), an empty batch.

@@ -5,9 +5,8 @@
 // broadcast batches itself, so neither the forward nor the backward copies,
 // transposes or expands an operand.
 import type { Backend } from '../backend/backend';
-import { MAXDIM } from '../backend/layout';
-import { BINARY, binary as binaryK, gemm as gemmK } from '../backend/registry';
-import { noGrad } from '../engine';
+import { MAXDIM, type Params } from '../backend/layout';
+import { BINARY, binary as binaryK, gemm as gemmK, type Gemm } from '../backend/registry';
 import { ShapeError, fmtShape } from '../errors';
 import { MAX_ELEMENTS, Tensor, view } from '../tensor';
 import { broadcastShapes, broadcastStrides, mergeDims } from './elementwise';
@@ -40,19 +39,26 @@ function stridesIn(shape: readonly number[], S: readonly number[], inner: number
 
 const EMPTY: number[] = [];
 
-/** Runs one product (nothing when C is empty). On failure the tensors in `made` are freed. */
-function runGemm(fn: string, be: Backend, g: GemmSpec, made: Tensor | readonly Tensor[] | null): void {
-  if (g.c.size === 0) return;
-  let { M, N, ta, tb, a, b, sa, sb, bs } = g;
+/** The kernel parameters of a product, without its buffers, and whether A and B trade places. */
+interface GemmPlan { p: Omit<Params<typeof Gemm.fields>, 'a' | 'b' | 'bias' | 'c'>; swap: boolean }
+
+/**
+ * Plans one product: batch dimensions classified (output or summed) and
+ * merged, work units sized. Throws RangeError, before anything is allocated,
+ * when the batch dimensions do not merge into MAXDIM.
+ */
+function gemmPlan(fn: string, g: Omit<GemmSpec, 'a' | 'b' | 'c' | 'bias'>): GemmPlan {
+  let { M, N, ta, tb, sa, sb, bs } = g;
   const K = g.K;
-  if (N === 1 && M > 1) {
+  const swap = N === 1 && M > 1;
+  if (swap) {
     // A matrix-vector product: as the vector-matrix product C^T = op(B)^T op(A)^T
     // (the same memory for a one-column C), whose rows fill the 8-wide tiles.
-    [M, N, a, b, sa, sb] = [1, M, b, a, sb, sa];
+    [M, N, sa, sb] = [1, M, sb, sa];
     [ta, tb] = [!tb, !ta];
     bs = 0;
   }
-  // Output batches and reduced batches, each merged into the fewest dimensions.
+  // Output batches and summed batches, each merged into the fewest dimensions.
   const out: number[] = [], red: number[] = [];
   const os: number[][] = [[], [], []], rs: number[][] = [[], []];
   let nr = 1;
@@ -85,11 +91,20 @@ function runGemm(fn: string, be: Backend, g: GemmSpec, made: Tensor | readonly T
     }
   }
   const KC = Math.max(1, Math.min(K, KC_MAX));
-  run(be, gemmK, {
-    M, N, K, ta: ta ? 1 : 0, tb: tb ? 1 : 0, MB, NB, KC, nb, bdim: out.length, nr, rdim: red.length, bs,
-    bshape: out, bsa: os[0], bsb: os[1], bsc: os[2], rshape: red.length ? red : EMPTY, rsa: rs[0], rsb: rs[1],
-    a, b, bias: g.bias, c: g.c,
-  }, fn, made);
+  return {
+    swap,
+    p: {
+      M, N, K, ta: ta ? 1 : 0, tb: tb ? 1 : 0, MB, NB, KC, nb, bdim: out.length, nr, rdim: red.length, bs,
+      bshape: out, bsa: os[0], bsb: os[1], bsc: os[2], rshape: red.length ? red : EMPTY, rsa: rs[0], rsb: rs[1],
+    },
+  };
+}
+
+/** Runs one product (nothing when C is empty). On failure the tensors in `made` are freed. */
+function runGemm(fn: string, be: Backend, g: GemmSpec, made: Tensor | readonly Tensor[] | null, plan?: GemmPlan): void {
+  if (g.c.size === 0) return;
+  const { p, swap } = plan ?? gemmPlan(fn, g);
+  run(be, gemmK, { ...p, a: swap ? g.b : g.a, b: swap ? g.a : g.b, bias: g.bias, c: g.c }, fn, made);
 }
 
 /** Shapes of a matmul, validated (see `matmul`). */
@@ -150,19 +165,23 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const be = sameBackend(fn, x, y)!;
   const p = matmulPlan(x.shape, y.shape, fn);
   const { M, K, N, S } = p;
-  const c = output(p.out, fn);
   // Element strides in the batch space: of A, of B, and of C (or of a gradient shaped like C).
   const sa = stridesIn(p.batchA, S, M * K), sb = stridesIn(p.batchB, S, K * N), sc = stridesIn(S, S, M * N);
-  runGemm(fn, be, { M, N, K, ta: false, tb: false, S, sa, sb, sc, a: x, b: y, c, bias: null, bs: 0 }, c);
-  return record(c, fn, [x, y], [x, y], (g) => {
+  const spec = { M, N, K, ta: false, tb: false, S, sa, sb, sc, bias: null, bs: 0 };
+  const plan = gemmPlan(fn, spec);
+  const c = output(p.out, fn);
+  runGemm(fn, be, { ...spec, a: x, b: y, c }, c, plan);
+  // As PyTorch, each operand is kept only for the other's gradient (decided now).
+  const gx = x.requiresGrad, gy = y.requiresGrad;
+  return record(c, fn, [x, y], [...(gy ? [x] : []), ...(gx ? [y] : [])], (g) => {
     const bfn = `${fn} backward`;
     let da: Tensor | null = null, db: Tensor | null = null;
-    if (x.requiresGrad) {
+    if (gx) {
       // dA = dC @ B^T, summed over the batches A was broadcast along.
       da = output(x.shape, bfn);
       runGemm(bfn, be, { M, N: K, K: N, ta: false, tb: true, S, sa: sc, sb, sc: sa, a: g, b: y, c: da, bias: null, bs: 0 }, da);
     }
-    if (y.requiresGrad) {
+    if (gy) {
       // dB = A^T @ dC, summed over the batches B was broadcast along.
       db = output(y.shape, bfn);
       runGemm(bfn, be, { M: K, N, K: M, ta: true, tb: false, S, sa, sb: sc, sc: sb, a: x, b: g, c: db, bias: null, bs: 0 }, da ? [db, da] : db);
@@ -237,23 +256,26 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     }
   }
   const inputs = bt ? [xt, wt, bt] : [xt, wt];
-  return record(out, fn, inputs, [xt, wt], (g) => {
+  // As PyTorch, the input is kept only for the weight's gradient and the weight only for the input's.
+  const gx = xt.requiresGrad, gw = wt.requiresGrad, gb = bt !== null && bt.requiresGrad;
+  return record(out, fn, inputs, [...(gw ? [xt] : []), ...(gx ? [wt] : [])], (g) => {
     const bfn = `${fn} backward`;
     const grads: Array<Tensor | null> = [null, null];
     const made: Tensor[] = [];
-    if (xt.requiresGrad) {
+    if (gx) {
       // dx [M, K] = g [M, N] @ weight [N, K]
       const dx = grads[0] = output(xs, bfn);
       made.push(dx);
       runGemm(bfn, be, { M, N: K, K: N, ta: false, tb: false, S: none, sa: none, sb: none, sc: none, a: g, b: wt, c: dx, bias: null, bs: 0 }, made);
     }
-    if (wt.requiresGrad) {
+    if (gw) {
       // dweight [N, K] = g^T [N, M] @ x [M, K]: g read transposed in place.
       const dw = grads[1] = output(ws, bfn);
       made.push(dw);
       runGemm(bfn, be, { M: N, N: K, K: M, ta: true, tb: false, S: none, sa: none, sb: none, sc: none, a: g, b: xt, c: dw, bias: null, bs: 0 }, made);
     }
-    if (bt) grads.push(bt.requiresGrad ? noGrad(() => sumTo(view(g, g.shape, g.size), bt.shape)) : null);
+    // dbias: g summed over the dimensions the bias was broadcast along.
+    if (bt) grads.push(gb ? sumTo(view(g, g.shape, g.size), bt.shape) : null);
     return grads;
   });
 }
