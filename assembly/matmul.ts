@@ -26,6 +26,12 @@ import { isSimd, madd, imin, f4 } from './common';
 
 /** Bytes of a [kc][4] panel row and a [kc][8] panel row. */
 const A_ROW: usize = 16, B_ROW: usize = 32;
+/**
+ * Bytes between consecutive panels beyond their data: panels of a power-of-two
+ * size would put the stores of one packed row (one value of k for every panel)
+ * in the same cache set.
+ */
+const GAP: usize = 64;
 
 /** The n (0..4) floats at p in lanes 0..n-1, zeros after. */
 @inline function loadLanes(p: usize, n: i32): v128 {
@@ -52,88 +58,100 @@ const A_ROW: usize = 16, B_ROW: usize = 32;
 
 /**
  * Packs rows m0..m0+mc of op(A), columns k0..k0+kc, into panels of 4 rows:
- * dst[panel][k][4], rows past mc zero.
+ * dst[panel][k][4] (panels GAP bytes apart), rows past mc zero.
  */
 function packA<V>(a: usize, ta: bool, M: i32, K: i32, m0: i32, mc: i32, k0: i32, kc: i32, dst: usize): void {
+  const pstep = <usize>kc * A_ROW + GAP;
+  if (ta) {
+    // A stored [K][M]: row k holds the block's mc values contiguously; each
+    // row is read once, 4 values to each panel.
+    const m4 = mc & ~3;
+    let s = a + f4(k0 * M + m0);
+    const step = f4(M);
+    for (let k = 0; k < kc; k++) {
+      let q = dst + <usize>k * A_ROW;
+      let i = 0;
+      if (isSimd<V>()) {
+        for (; i < m4; i += 4) { v128.store(q, v128.load(s + f4(i))); q += pstep; }
+      }
+      for (; i < mc; i += 4) {
+        const rows = imin(4, mc - i);
+        for (let r = 0; r < 4; r++) store<f32>(q + f4(r), r < rows ? load<f32>(s + f4(i + r)) : 0);
+        q += pstep;
+      }
+      s += step;
+    }
+    return;
+  }
+  // A stored [M][K]: each panel's 4 rows read along k and transposed 4 x 4 at a time.
   for (let ip = 0; ip < mc; ip += 4) {
     const rows = imin(4, mc - ip);
-    const d = dst + <usize>ip * <usize>kc * 4;
-    const m = m0 + ip;
-    if (ta) {
-      // A stored [K][M]: the panel's 4 values of each k are contiguous.
-      let s = a + f4(k0 * M + m);
-      const step = f4(M);
-      if (isSimd<V>() && rows == 4) {
-        for (let k = 0; k < kc; k++) { v128.store(d + <usize>k * A_ROW, v128.load(s)); s += step; }
-      } else {
-        for (let k = 0; k < kc; k++) {
-          const q = d + <usize>k * A_ROW;
-          for (let r = 0; r < 4; r++) store<f32>(q + f4(r), r < rows ? load<f32>(s + f4(r)) : 0);
-          s += step;
-        }
+    const d = dst + <usize>(ip >> 2) * pstep;
+    const s0 = a + f4((m0 + ip) * K + k0);
+    const rs = f4(K);
+    let k = 0;
+    if (isSimd<V>() && rows == 4) {
+      for (; k + 4 <= kc; k += 4) {
+        const p = s0 + f4(k);
+        transpose4(v128.load(p), v128.load(p + rs), v128.load(p + 2 * rs), v128.load(p + 3 * rs), d + <usize>k * A_ROW, A_ROW);
       }
-    } else {
-      // A stored [M][K]: 4 rows read along k and transposed 4 x 4 at a time.
-      const s0 = a + f4(m * K + k0);
-      const rs = f4(K);
-      let k = 0;
-      if (isSimd<V>() && rows == 4) {
-        for (; k + 4 <= kc; k += 4) {
-          const p = s0 + f4(k);
-          transpose4(v128.load(p), v128.load(p + rs), v128.load(p + 2 * rs), v128.load(p + 3 * rs), d + <usize>k * A_ROW, A_ROW);
-        }
-      }
-      for (; k < kc; k++) {
-        const q = d + <usize>k * A_ROW;
-        for (let r = 0; r < 4; r++) store<f32>(q + f4(r), r < rows ? load<f32>(s0 + <usize>r * rs + f4(k)) : 0);
-      }
+    }
+    for (; k < kc; k++) {
+      const q = d + <usize>k * A_ROW;
+      for (let r = 0; r < 4; r++) store<f32>(q + f4(r), r < rows ? load<f32>(s0 + <usize>r * rs + f4(k)) : 0);
     }
   }
 }
 
 /**
  * Packs columns n0..n0+nc of op(B), rows k0..k0+kc, into panels of 8 columns:
- * dst[panel][k][8], columns past nc zero.
+ * dst[panel][k][8] (panels GAP bytes apart), columns past nc zero.
  */
 function packB<V>(b: usize, tb: bool, N: i32, K: i32, n0: i32, nc: i32, k0: i32, kc: i32, dst: usize): void {
+  const pstep = <usize>kc * B_ROW + GAP;
+  if (!tb) {
+    // B stored [K][N]: row k holds the block's nc values contiguously; each
+    // row is read once, 8 values to each panel.
+    const n8 = nc & ~7;
+    let s = b + f4(k0 * N + n0);
+    const step = f4(N);
+    for (let k = 0; k < kc; k++) {
+      let q = dst + <usize>k * B_ROW;
+      let j = 0;
+      if (isSimd<V>()) {
+        for (; j < n8; j += 8) {
+          const p = s + f4(j);
+          v128.store(q, v128.load(p)); v128.store(q, v128.load(p, 16), 16);
+          q += pstep;
+        }
+      }
+      for (; j < nc; j += 8) {
+        const cols = imin(8, nc - j);
+        for (let t = 0; t < 8; t++) store<f32>(q + f4(t), t < cols ? load<f32>(s + f4(j + t)) : 0);
+        q += pstep;
+      }
+      s += step;
+    }
+    return;
+  }
+  // B stored [N][K]: each panel's 8 rows read along k, transposed 4 x 4 at a time.
   for (let jp = 0; jp < nc; jp += 8) {
     const cols = imin(8, nc - jp);
-    const d = dst + <usize>jp * <usize>kc * 4;
-    const n = n0 + jp;
-    if (!tb) {
-      // B stored [K][N]: 8 contiguous values per k.
-      let s = b + f4(k0 * N + n);
-      const step = f4(N);
-      if (isSimd<V>() && cols == 8) {
-        for (let k = 0; k < kc; k++) {
-          const q = d + <usize>k * B_ROW;
-          v128.store(q, v128.load(s)); v128.store(q, v128.load(s, 16), 16);
-          s += step;
-        }
-      } else {
-        for (let k = 0; k < kc; k++) {
-          const q = d + <usize>k * B_ROW;
-          for (let j = 0; j < 8; j++) store<f32>(q + f4(j), j < cols ? load<f32>(s + f4(j)) : 0);
-          s += step;
-        }
+    const d = dst + <usize>(jp >> 3) * pstep;
+    const s0 = b + f4((n0 + jp) * K + k0);
+    const rs = f4(K);
+    let k = 0;
+    if (isSimd<V>() && cols == 8) {
+      for (; k + 4 <= kc; k += 4) {
+        const p = s0 + f4(k), q = d + <usize>k * B_ROW;
+        transpose4(v128.load(p), v128.load(p + rs), v128.load(p + 2 * rs), v128.load(p + 3 * rs), q, B_ROW);
+        const p4 = p + 4 * rs;
+        transpose4(v128.load(p4), v128.load(p4 + rs), v128.load(p4 + 2 * rs), v128.load(p4 + 3 * rs), q + 16, B_ROW);
       }
-    } else {
-      // B stored [N][K]: 8 rows read along k, transposed 4 x 4 at a time.
-      const s0 = b + f4(n * K + k0);
-      const rs = f4(K);
-      let k = 0;
-      if (isSimd<V>() && cols == 8) {
-        for (; k + 4 <= kc; k += 4) {
-          const p = s0 + f4(k), q = d + <usize>k * B_ROW;
-          transpose4(v128.load(p), v128.load(p + rs), v128.load(p + 2 * rs), v128.load(p + 3 * rs), q, B_ROW);
-          const p4 = p + 4 * rs;
-          transpose4(v128.load(p4), v128.load(p4 + rs), v128.load(p4 + 2 * rs), v128.load(p4 + 3 * rs), q + 16, B_ROW);
-        }
-      }
-      for (; k < kc; k++) {
-        const q = d + <usize>k * B_ROW;
-        for (let j = 0; j < 8; j++) store<f32>(q + f4(j), j < cols ? load<f32>(s0 + <usize>j * rs + f4(k)) : 0);
-      }
+    }
+    for (; k < kc; k++) {
+      const q = d + <usize>k * B_ROW;
+      for (let j = 0; j < 8; j++) store<f32>(q + f4(j), j < cols ? load<f32>(s0 + <usize>j * rs + f4(k)) : 0);
     }
   }
 }
@@ -268,8 +286,9 @@ function tileScalar(a: usize, b: usize, kc: i32, c: usize, cs: usize, rows: i32,
 
 /**
  * C = init + sum_r op(A) @ op(B) over a range of work units (see the top of
- * this file). ws: (MB + NB) * KC floats of panels, then a 4 x 8 scratch tile
- * and a row of 8 initial values.
+ * this file). ws: MB / 4 panels of KC * 4 floats and NB / 8 panels of KC * 8
+ * floats (each followed by a GAP of 16 floats), then a 4 x 8 scratch tile and
+ * a row of 8 initial values.
  */
 export function gemm<V>(p: usize, ws: usize, begin: i32, end: i32): void {
   const M = GemmP.M(p), N = GemmP.N(p), K = GemmP.K(p);
@@ -281,8 +300,8 @@ export function gemm<V>(p: usize, ws: usize, begin: i32, end: i32): void {
   const nmb = (M + MB - 1) / MB, nnb = (N + NB - 1) / NB;
   // No reduction batch (a broadcast dimension of size 0): the sums are empty.
   const R = nr > 0 ? nr : 1, Kx = nr > 0 ? K : 0;
-  const Ap = ws, Bp = ws + <usize>MB * <usize>KC * 4;
-  const T = Bp + <usize>NB * <usize>KC * 4, I = T + 4 * B_ROW;
+  const Ap = ws, Bp = Ap + <usize>(MB >> 2) * (<usize>KC * A_ROW + GAP);
+  const T = Bp + <usize>(NB >> 3) * (<usize>KC * B_ROW + GAP), I = T + 4 * B_ROW;
   const cs = f4(N);
   for (let u = begin; u < end; u++) {
     const jb = u % nnb, t = u / nnb, ib = t % nmb;
@@ -317,10 +336,10 @@ export function gemm<V>(p: usize, ws: usize, begin: i32, end: i32): void {
             // The initial values of these 8 columns: bias or zeros.
             for (let j = 0; j < 8; j++) store<f32>(I + f4(j), bias && j < cols ? load<f32>(bias + f4((n0 + jp + j) * bs)) : 0);
           }
-          const bpan = Bp + <usize>jp * <usize>kc * 4;
+          const bpan = Bp + <usize>(jp >> 3) * (<usize>kc * B_ROW + GAP);
           for (let ip = 0; ip < mc; ip += 4) {
             const rows = imin(4, mc - ip);
-            const apan = Ap + <usize>ip * <usize>kc * 4;
+            const apan = Ap + <usize>(ip >> 2) * (<usize>kc * A_ROW + GAP);
             const ct = cb + <usize>ip * cs + f4(jp);
             if (isSimd<V>()) tileSimd(apan, bpan, kc, ct, cs, rows, cols, !first, I, T);
             else tileScalar(apan, bpan, kc, ct, cs, rows, cols, !first, I);

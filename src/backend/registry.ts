@@ -236,7 +236,7 @@ export const Gemm = layout('Gemm', {
 export const gemm = kernel({
   name: 'gemm', source: 'matmul', fn: 'gemm', simd: true, layout: Gemm,
   units: (p) => p.nb! * cdiv(p.M!, p.MB!) * cdiv(p.N!, p.NB!),
-  workspace: (p) => (p.MB! + p.NB!) * p.KC! + 40,
+  workspace: (p) => (p.MB! + p.NB!) * p.KC! + 16 * (p.MB! / 4 + p.NB! / 8) + 40,
   cost: (p) => 2 * p.M! * p.N! * p.K! * p.nb! * Math.max(p.nr!, 1) + p.M! * p.N! * p.nb! * ELEMENT_COST,
   reference: mm.gemmRef,
 });
