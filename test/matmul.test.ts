@@ -41,6 +41,16 @@ describe('matmul and linear', () => {
     });
   });
 
+  it('differentiates a product of a tensor with itself', () => {
+    tidy(() => {
+      const x = tensor([[1, 2], [3, 4]], undefined, { requiresGrad: true });
+      sum(matmul(x, x)).backward();
+      // d/dx sum(x @ x) = ones @ x^T + x^T @ ones
+      expect(x.grad!.toArray()).toEqual([[7, 11], [9, 13]]);
+      return [];
+    });
+  });
+
   it('sums the gradient of a broadcast operand over the batches it was broadcast along', () => {
     tidy(() => {
       const a = ones([3, 2], { requiresGrad: true });
