@@ -196,7 +196,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
  * the result [..., out] (a bias of shape [out] or a single value is added
  * inside the product). A 1-D weight [in] gives [...] (the matrix-vector
  * product). One op with its own backward: dx = g @ weight, dweight = g^T @ x
- * and dbias = g, each summed over the leading dimensions.
+ * and dbias = g, each summed over the leading dimensions. The bias rule is
+ * PyTorch's `matmul(x, weight^T) + bias` for every input rank (PyTorch 1.13's
+ * fused path for 2-D and 3-D inputs instead expands the bias to the flattened
+ * [rows, out] product, which accepts a few other shapes and refuses a few that
+ * broadcast).
  *
  * @example
  * const x = tensor([[1, 2, 3], [4, 5, 6]]);            // [2, 3]
