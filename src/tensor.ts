@@ -10,6 +10,7 @@ import * as shp from './ops/shape';
 import * as act from './ops/activation';
 import * as so from './ops/shape_ops';
 import * as sm from './ops/softmax';
+import * as mm from './ops/matmul';
 import type { Operand } from './ops/op';
 
 /** Anything `tensor()` accepts: a number, nested arrays of numbers, or a numeric typed array. */
@@ -314,6 +315,7 @@ export class Tensor extends Owned {
   /** `softmax(this, dim)` */ softmax(dim: number): Tensor { return sm.softmax(this, dim); }
   /** `logSoftmax(this, dim)` */ logSoftmax(dim: number): Tensor { return sm.logSoftmax(this, dim); }
   /** `gather(this, dim, index, shape)` */ gather(dim: number, index: sm.IndexLike, shape?: readonly number[]): Tensor { return sm.gather(this, dim, index, shape); }
+  /** `matmul(this, other)` */ matmul(other: Tensor): Tensor { return mm.matmul(this, other); }
 }
 
 /**

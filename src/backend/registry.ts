@@ -17,6 +17,7 @@ import * as act from './reference/activation';
 import * as aug from './reference/augment';
 import * as shp from './reference/shape_ops';
 import * as smr from './reference/softmax';
+import * as mm from './reference/matmul';
 
 export { CONSTANTS, ENUMS, UNARY, BINARY, REDUCE, PACK, OPT } from './constants';
 import { CONSTANTS, ENUMS, PACK } from './constants';
@@ -393,6 +394,31 @@ export const nllBackward = kernel({
   workspace: () => 0,
   cost: (p) => p.A! * p.B! * p.C! * ELEMENT_COST * (p.ce ? 4 : 1),
   reference: smr.nllBackwardRef,
+});
+
+// ---------------------------------------------------------------------------
+// Matrix products (matmul, linear)
+// ---------------------------------------------------------------------------
+
+/**
+ * Batched C = init + sum over reduction batches of op(A) @ op(B) (see
+ * assembly/matmul.ts): op(A) M x K (A stored [K][M] when ta), op(B) K x N
+ * (B stored [N][K] when tb); output batches bshape with element strides bsa,
+ * bsb, bsc (0 where broadcast), reduction batches rshape with strides rsa, rsb;
+ * init = bias[j * bs] or 0; units of MB rows by NB columns, k packed KC at a time.
+ */
+export const Gemm = layout('Gemm', {
+  M: 'i32', N: 'i32', K: 'i32', ta: 'i32', tb: 'i32', MB: 'i32', NB: 'i32', KC: 'i32',
+  nb: 'i32', bdim: 'i32', nr: 'i32', rdim: 'i32', bs: 'i32',
+  bshape: 'dims', bsa: 'dims', bsb: 'dims', bsc: 'dims', rshape: 'dims', rsa: 'dims', rsb: 'dims',
+  a: 'ptr', b: 'ptr', bias: 'ptr', c: 'ptr',
+});
+export const gemm = kernel({
+  name: 'gemm', source: 'matmul', fn: 'gemm', simd: true, layout: Gemm,
+  units: (p) => p.nb! * cdiv(p.M!, p.MB!) * cdiv(p.N!, p.NB!),
+  workspace: (p) => (p.MB! + p.NB!) * p.KC! + 16 * (p.MB! / 4 + p.NB! / 8) + 40,
+  cost: (p) => 2 * p.M! * p.N! * p.K! * p.nb! * Math.max(p.nr!, 1) + p.M! * p.N! * p.nb! * ELEMENT_COST,
+  reference: mm.gemmRef,
 });
 
 /** Every kernel family, in declaration order: the build, the backends and the tests iterate it. */
