@@ -134,8 +134,8 @@ function matmulPlan(as: readonly number[], bs: readonly number[], fn: string): M
     throw new ShapeError(`${fn}: the batch dimensions of shapes ${fmtShape(as)} and ${fmtShape(bs)} cannot be broadcast together (${fmtShape(ba)} and ${fmtShape(bb)})`);
   }
   const out = [...S, ...(a1 ? [] : [M]), ...(b1 ? [] : [N])];
-  let size = 1, extent = 1;
-  for (const d of out) { size *= d; extent *= Math.max(d, 1); }
+  let extent = 1;
+  for (const d of out) extent *= Math.max(d, 1);
   if (extent > MAX_ELEMENTS) {
     throw new RangeError(`${fn}: the product of shapes ${fmtShape(as)} and ${fmtShape(bs)} would have shape ${fmtShape(out)}, more than the 2^29 (${MAX_ELEMENTS}) elements a tensor may have`);
   }
