@@ -8,6 +8,7 @@ import * as ew from './ops/elementwise';
 import * as red from './ops/reduce';
 import * as shp from './ops/shape';
 import * as act from './ops/activation';
+import * as pool from './ops/pooling';
 import type { Operand } from './ops/op';
 
 /** Anything `tensor()` accepts: a number, nested arrays of numbers, or a numeric typed array. */
@@ -301,6 +302,14 @@ export class Tensor extends Owned implements Buf {
   /** `flatten(this, startDim, endDim)` */ flatten(startDim?: number, endDim?: number): Tensor { return shp.flatten(this, startDim, endDim); }
   /** `transpose(this, dim0, dim1)` */ transpose(dim0: number, dim1: number): Tensor { return shp.transpose(this, dim0, dim1); }
   /** `permute(this, dims)` */ permute(dims: readonly number[]): Tensor { return shp.permute(this, dims); }
+  /** `maxPool2d(this, kernelSize, opts)` */
+  maxPool2d(kernelSize: pool.Size2, opts: pool.MaxPool2dOptions & { returnIndices: true }): [Tensor, Tensor];
+  maxPool2d(kernelSize: pool.Size2, opts?: pool.MaxPool2dOptions & { returnIndices?: false }): Tensor;
+  maxPool2d(kernelSize: pool.Size2, opts?: pool.MaxPool2dOptions): Tensor | [Tensor, Tensor];
+  maxPool2d(kernelSize: pool.Size2, opts?: pool.MaxPool2dOptions): Tensor | [Tensor, Tensor] { return pool.maxPool2d(this, kernelSize, opts); }
+  /** `avgPool2d(this, kernelSize, opts)` */ avgPool2d(kernelSize: pool.Size2, opts?: pool.AvgPool2dOptions): Tensor { return pool.avgPool2d(this, kernelSize, opts); }
+  /** `adaptiveAvgPool2d(this, outputSize)` */ adaptiveAvgPool2d(outputSize: number | readonly [number | null, number | null]): Tensor { return pool.adaptiveAvgPool2d(this, outputSize); }
+  /** `pad(this, pads, opts)` */ pad(pads: readonly number[], opts?: pool.PadOptions): Tensor { return pool.pad(this, pads, opts); }
 }
 
 /**

@@ -10,3 +10,4 @@ export type { Operand } from './op';
 export { conv2d, corr2d, type Conv2dArgs } from './conv';
 export { conv2dInfo, type Conv2dOptions } from './conv_info';
 export { rand, randn, type RandomOptions } from './random';
+export * from './pooling';
