@@ -29,30 +29,32 @@ import { isSimd, f4, imin, imax, zeroRun } from './common';
 @inline function tapStart(s: i32, D: i32): i32 { return s >= 0 ? 0 : cdivi(-s, D); }
 /** One past the last tap k < K with s + k * D < n. */
 @inline function tapEnd(s: i32, D: i32, K: i32, n: i32): i32 { return n - s <= 0 ? 0 : imin(K, cdivi(n - s, D)); }
+/** tapStart and tapEnd for a window whose last tap is at s + last, without divisions when it lies inside [0, n). */
+@inline function colStart(s: i32, D: i32, last: i32, n: i32): i32 { return s >= 0 && s + last < n ? 0 : tapStart(s, D); }
+@inline function colEnd(s: i32, D: i32, K: i32, last: i32, n: i32): i32 { return s >= 0 && s + last < n ? K : tapEnd(s, D, K, n); }
 
-/**
- * 4 floats at a, a + SW, a + 2 SW, a + 3 SW (in floats). For SW == 2 it reads
- * one float past the last lane (the interior bounds leave room for it).
- */
+/** 4 floats at a, a + SW, a + 2 SW, a + 3 SW (in floats), reading nothing past the last. */
 @inline function loadStrided(a: usize, SW: i32): v128 {
   if (SW == 1) return v128.load(a);
-  if (SW == 2) {
-    return i8x16.shuffle(v128.load(a), v128.load(a, 16), 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
-  }
+  if (SW == 2) return v128.shuffle<f32>(v128.load(a), v128.load(a, 12), 0, 2, 5, 7);
   let v = f32x4.splat(load<f32>(a));
   v = f32x4.replace_lane(v, 1, load<f32>(a + f4(SW)));
   v = f32x4.replace_lane(v, 2, load<f32>(a + f4(2 * SW)));
   return f32x4.replace_lane(v, 3, load<f32>(a + f4(3 * SW)));
 }
 
-/**
- * The interior outputs of a row, [lo, hi): every tap of the 4-output blocks
- * starting there lies in [0, W), including the extra float a stride-2 load reads.
- */
+/** The interior outputs of a row, [lo, hi): every tap of their windows lies in [0, W). */
 @inline function interiorLo(PW: i32, SW: i32): i32 { return PW <= 0 ? 0 : cdivi(PW, SW); }
 @inline function interiorHi(W: i32, PW: i32, SW: i32, lastTap: i32, OW: i32): i32 {
-  const extra = SW == 2 ? 1 : 0;
-  return imin(OW, fdiv(W - 1 - extra + PW - lastTap, SW) + 1);
+  return imin(OW, fdiv(W - 1 + PW - lastTap, SW) + 1);
+}
+
+/** t / K for 0 <= t < 2^24, 0 < K < 2^24, without an integer division (a reciprocal, then exact). */
+@inline function quotient(t: i32, K: i32, rcp: f64): i32 {
+  let q = <i32>(<f64>t * rcp);
+  if (q * K > t) q--;
+  else if ((q + 1) * K <= t) q++;
+  return q;
 }
 
 // ---------------------------------------------------------------------------
@@ -74,11 +76,52 @@ import { isSimd, f4, imin, imax, zeroRun } from './common';
     const base = (ih0 + kh * DH) * W + iw0;
     for (let kw = l0; kw < l1; kw++) {
       const v = load<f32>(xp + f4(base + kw * DW));
-      if (v > m || v != v) { m = v; t = kh * KW + kw; }
+      // Without branches: the comparisons of random data are unpredictable.
+      const take = <bool>(i32(v > m) | i32(v != v));
+      m = select<f32>(v, m, take);
+      t = select<i32>(kh * KW + kw, t, take);
     }
   }
   store<f32>(yo, m);
   if (io) store<f32>(io, <f32>t);
+}
+
+/** One step of the vector max: lanes where v is larger, or NaN, take v (and tap t). */
+@inline function maxStep(v: v128, m: v128, take: v128): v128 { return v128.bitselect(v, m, take); }
+
+/**
+ * 4 adjacent interior outputs of max pooling, the same as 4 calls of
+ * maxElement: y at yo and, when io != 0, the tap indices at io. `pairs`:
+ * kernel width 2, stride 2, no dilation (each row's 8 inputs loaded once).
+ */
+@inline function maxBlock(xp: usize, W: i32, ih0: i32, k0: i32, k1: i32, DH: i32, iw0: i32, DW: i32, KW: i32, SW: i32, pairs: bool,
+                          yo: usize, io: usize): void {
+  let m = f32x4.splat(-Infinity);
+  let t = f32x4.splat(k0 < k1 ? <f32>(k0 * KW) : <f32>-1);
+  for (let kh = k0; kh < k1; kh++) {
+    const a = xp + f4((ih0 + kh * DH) * W + iw0);
+    if (pairs) {
+      const lo = v128.load(a), hi = v128.load(a, 16);
+      const v0 = v128.shuffle<f32>(lo, hi, 0, 2, 4, 6), v1 = v128.shuffle<f32>(lo, hi, 1, 3, 5, 7);
+      const take0 = v128.or(f32x4.gt(v0, m), f32x4.ne(v0, v0));
+      m = maxStep(v0, m, take0);
+      const take1 = v128.or(f32x4.gt(v1, m), f32x4.ne(v1, v1));
+      m = maxStep(v1, m, take1);
+      if (io) {
+        t = maxStep(f32x4.splat(<f32>(kh * 2)), t, take0);
+        t = maxStep(f32x4.splat(<f32>(kh * 2 + 1)), t, take1);
+      }
+    } else {
+      for (let kw = 0; kw < KW; kw++) {
+        const v = loadStrided(a + f4(kw * DW), SW);
+        const take = v128.or(f32x4.gt(v, m), f32x4.ne(v, v));
+        m = maxStep(v, m, take);
+        if (io) t = maxStep(f32x4.splat(<f32>(kh * KW + kw)), t, take);
+      }
+    }
+  }
+  v128.store(yo, m);
+  if (io) v128.store(io, t);
 }
 
 /**
@@ -93,6 +136,9 @@ export function maxPool<V>(p: usize, ws: usize, begin: i32, end: i32): void {
   const x = PoolP.x(p), y = PoolP.y(p), idx = PoolP.idx(p), flat = PoolP.flat(p);
   const nb = (OH + RB - 1) / RB;
   const lo = interiorLo(PW, SW), hi = interiorHi(W, PW, SW, (KW - 1) * DW, OW);
+  const pairs = KW == 2 && SW == 2 && DW == 1;
+  const rcp = 1.0 / <f64>KW;
+  const last = (KW - 1) * DW;
   for (let u = begin; u < end; u++) {
     const plane = u / nb, blk = u - plane * nb;
     const xp = x + f4(plane * H * W);
@@ -107,36 +153,23 @@ export function maxPool<V>(p: usize, ws: usize, begin: i32, end: i32): void {
       if (isSimd<V>()) {
         for (; ow < lo && ow < OW; ow++) {
           const iw0 = ow * SW - PW;
-          maxElement(xp, W, ih0, k0, k1, DH, iw0, tapStart(iw0, DW), tapEnd(iw0, DW, KW, W), DW, KW, yr + f4(ow), ir ? ir + f4(ow) : 0);
+          maxElement(xp, W, ih0, k0, k1, DH, iw0, colStart(iw0, DW, last, W), colEnd(iw0, DW, KW, last, W), DW, KW, yr + f4(ow), ir ? ir + f4(ow) : 0);
         }
-        const t0 = f32x4.splat(k0 < k1 ? <f32>(k0 * KW) : <f32>-1);
-        for (; ow + 4 <= hi; ow += 4) {
-          const iw0 = ow * SW - PW;
-          let m = f32x4.splat(-Infinity);
-          let t = t0;
-          for (let kh = k0; kh < k1; kh++) {
-            const base = (ih0 + kh * DH) * W + iw0;
-            if (ir) {
-              for (let kw = 0; kw < KW; kw++) {
-                const v = loadStrided(xp + f4(base + kw * DW), SW);
-                const take = v128.or(f32x4.gt(v, m), f32x4.ne(v, v));
-                m = v128.bitselect(v, m, take);
-                t = v128.bitselect(f32x4.splat(<f32>(kh * KW + kw)), t, take);
-              }
-            } else {
-              for (let kw = 0; kw < KW; kw++) {
-                const v = loadStrided(xp + f4(base + kw * DW), SW);
-                m = v128.bitselect(v, m, v128.or(f32x4.gt(v, m), f32x4.ne(v, v)));
-              }
-            }
+        if (hi - ow >= 4) {
+          for (; ow + 4 <= hi; ow += 4) {
+            maxBlock(xp, W, ih0, k0, k1, DH, ow * SW - PW, DW, KW, SW, pairs, yr + f4(ow), ir ? ir + f4(ow) : 0);
           }
-          v128.store(yr + f4(ow), m);
-          if (ir) v128.store(ir + f4(ow), t);
+          // The rest of the interior as one more block overlapping the last (the same values again).
+          if (ow < hi) {
+            const o = hi - 4;
+            maxBlock(xp, W, ih0, k0, k1, DH, o * SW - PW, DW, KW, SW, pairs, yr + f4(o), ir ? ir + f4(o) : 0);
+            ow = hi;
+          }
         }
       }
       for (; ow < OW; ow++) {
         const iw0 = ow * SW - PW;
-        maxElement(xp, W, ih0, k0, k1, DH, iw0, tapStart(iw0, DW), tapEnd(iw0, DW, KW, W), DW, KW, yr + f4(ow), ir ? ir + f4(ow) : 0);
+        maxElement(xp, W, ih0, k0, k1, DH, iw0, colStart(iw0, DW, last, W), colEnd(iw0, DW, KW, last, W), DW, KW, yr + f4(ow), ir ? ir + f4(ow) : 0);
       }
       if (flat) {
         // PyTorch's flat index: of the chosen tap, or, for a window without taps,
@@ -148,7 +181,7 @@ export function maxPool<V>(p: usize, ws: usize, begin: i32, end: i32): void {
           const iw0 = o * SW - PW;
           let f: i32;
           if (t >= 0) {
-            const kh = t / KW;
+            const kh = quotient(t, KW, rcp);
             f = (ih0 + kh * DH) * W + iw0 + (t - kh * KW) * DW;
           } else {
             f = r0 * W + iw0 + tapStart(iw0, DW) * DW;
@@ -171,10 +204,20 @@ export function maxPoolBackward<V>(p: usize, ws: usize, begin: i32, end: i32): v
   const dy = PoolP.dy(p), dx = PoolP.dx(p), idx = PoolP.idx(p);
   const nb = (H + RB - 1) / RB;
   const ext = (KH - 1) * DH + 1;
+  const rcp = 1.0 / <f64>KW;
+  // Windows 2 wide with stride 2 that do not overlap along the rows either: each
+  // input gets at most one gradient, so the rows are written directly.
+  const direct = isSimd<V>() && KW == 2 && SW == 2 && DW == 1 && SH >= ext;
+  const lo = interiorLo(PW, SW), hi = interiorHi(W, PW, SW, 1, OW);
   for (let u = begin; u < end; u++) {
     const plane = u / nb, blk = u - plane * nb;
     const h0 = blk * RB, h1 = imin(H, h0 + RB);
     const dxp = dx + f4(plane * H * W);
+    if (direct) {
+      for (let ih = h0; ih < h1; ih++) maxGradientRow(dxp + f4(ih * W), ih, W, OH, OW, SH, PH, PW, DH, ext, lo, hi,
+                                                     dy + f4(plane * OH * OW), idx + f4(plane * OH * OW), rcp);
+      continue;
+    }
     zeroRun<V>(dxp + f4(h0 * W), (h1 - h0) * W);
     // Outputs whose window rows reach [h0, h1).
     const o0 = imax(0, cdivi(h0 + PH - ext + 1, SH)), o1 = imin(OH, fdiv(h1 - 1 + PH, SH) + 1);
@@ -184,7 +227,7 @@ export function maxPoolBackward<V>(p: usize, ws: usize, begin: i32, end: i32): v
       for (let ow = 0; ow < OW; ow++) {
         const t = <i32>load<f32>(idx + f4(at + ow));
         if (t < 0) continue;
-        const kh = t / KW;
+        const kh = quotient(t, KW, rcp);
         const ih = ih0 + kh * DH;
         if (ih < h0 || ih >= h1) continue;
         const a = dxp + f4(ih * W + ow * SW - PW + (t - kh * KW) * DW);
@@ -192,6 +235,45 @@ export function maxPoolBackward<V>(p: usize, ws: usize, begin: i32, end: i32): v
       }
     }
   }
+}
+
+/**
+ * One input-gradient row of max pooling with windows 2 wide, stride 2, that
+ * overlap no other window: the same values as zeroing the row and adding each
+ * output's gradient at its tap (0 + g), computed 4 outputs (8 inputs) at a time.
+ */
+@inline function maxGradientRow(row: usize, ih: i32, W: i32, OH: i32, OW: i32, SH: i32, PH: i32, PW: i32, DH: i32, ext: i32,
+                                lo: i32, hi: i32, dyp: usize, ip: usize, rcp: f64): void {
+  zeroRun<v128>(row, W);
+  const r = ih + PH, oh = r / SH, d = r - oh * SH;
+  if (oh >= OH || d >= ext || d % DH != 0) return;
+  const kh = d / DH;
+  const gr = dyp + f4(oh * OW), tr = ip + f4(oh * OW);
+  const c0 = f32x4.splat(<f32>(kh * 2)), c1 = f32x4.splat(<f32>(kh * 2 + 1)), zero = f32x4.splat(0);
+  let ow = 0;
+  for (; ow < lo && ow < OW; ow++) maxGradientAt(row, gr, tr, ow, kh, PW, W, rcp);
+  if (hi - ow >= 4) {
+    let o = ow;
+    while (true) {
+      const t = v128.load(tr + f4(o)), g = v128.load(gr + f4(o));
+      const v0 = f32x4.add(zero, v128.and(g, f32x4.eq(t, c0))), v1 = f32x4.add(zero, v128.and(g, f32x4.eq(t, c1)));
+      const a = row + f4(o * 2 - PW);
+      v128.store(a, v128.shuffle<f32>(v0, v1, 0, 4, 1, 5));
+      v128.store(a, v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), 16);
+      if (o + 4 == hi) break;
+      o = o + 8 <= hi ? o + 4 : hi - 4; // the last block overlaps the one before (the same values again)
+    }
+    ow = hi;
+  }
+  for (; ow < OW; ow++) maxGradientAt(row, gr, tr, ow, kh, PW, W, rcp);
+}
+
+/** Output ow's gradient at its tap, when that tap lies in this row (tap row kh). */
+@inline function maxGradientAt(row: usize, gr: usize, tr: usize, ow: i32, kh: i32, PW: i32, W: i32, rcp: f64): void {
+  const t = <i32>load<f32>(tr + f4(ow));
+  if (t < 0 || quotient(t, 2, rcp) != kh) return;
+  const iw = ow * 2 - PW + (t - kh * 2);
+  store<f32>(row + f4(iw), load<f32>(row + f4(iw)) + load<f32>(gr + f4(ow)));
 }
 
 // ---------------------------------------------------------------------------
@@ -234,6 +316,26 @@ export function maxPoolBackward<V>(p: usize, ws: usize, begin: i32, end: i32): v
   return (include ? ihe - ih0 : b - a) * KW;
 }
 
+/**
+ * 4 adjacent interior outputs of average pooling (rows [a, b) inside, divisor
+ * dv), the same as 4 calls of avgElement. `pairs`: kernel width 2, stride 2.
+ */
+@inline function avgBlock(xp: usize, W: i32, a: i32, b: i32, iw0: i32, KW: i32, SW: i32, pairs: bool, dv: i32, yo: usize): void {
+  if (dv == 0) { v128.store(yo, f32x4.splat(0)); return; }
+  let s = f32x4.splat(0);
+  for (let ih = a; ih < b; ih++) {
+    const r = xp + f4(ih * W + iw0);
+    if (pairs) {
+      const lo = v128.load(r), hi = v128.load(r, 16);
+      s = f32x4.add(s, v128.shuffle<f32>(lo, hi, 0, 2, 4, 6));
+      s = f32x4.add(s, v128.shuffle<f32>(lo, hi, 1, 3, 5, 7));
+    } else {
+      for (let kw = 0; kw < KW; kw++) s = f32x4.add(s, loadStrided(r + f4(kw), SW));
+    }
+  }
+  v128.store(yo, f32x4.div(s, f32x4.splat(<f32>dv)));
+}
+
 /** Average pooling: y (P, OH, OW) from x (P, H, W); `include` is countIncludePad, `div` divisorOverride (0: none). */
 export function avgPool<V>(p: usize, ws: usize, begin: i32, end: i32): void {
   const H = PoolP.H(p), W = PoolP.W(p), OH = PoolP.OH(p), OW = PoolP.OW(p);
@@ -243,6 +345,7 @@ export function avgPool<V>(p: usize, ws: usize, begin: i32, end: i32): void {
   const x = PoolP.x(p), y = PoolP.y(p);
   const nb = (OH + RB - 1) / RB;
   const lo = interiorLo(PW, SW), hi = interiorHi(W, PW, SW, KW - 1, OW);
+  const pairs = KW == 2 && SW == 2;
   for (let u = begin; u < end; u++) {
     const plane = u / nb, blk = u - plane * nb;
     const xp = x + f4(plane * H * W);
@@ -255,16 +358,10 @@ export function avgPool<V>(p: usize, ws: usize, begin: i32, end: i32): void {
         for (; ow < lo && ow < OW; ow++) avgElement(xp, H, W, ih0, PH, KH, ow * SW - PW, PW, KW, include, div, yr + f4(ow));
         const dv = rowDivisor(ih0, H, PH, KH, KW, include, div);
         const a = imax(ih0, 0), b = imin(ih0 + KH, H);
-        const vd = f32x4.splat(<f32>dv);
-        for (; ow + 4 <= hi; ow += 4) {
-          if (dv == 0) { v128.store(yr + f4(ow), f32x4.splat(0)); continue; }
-          const iw0 = ow * SW - PW;
-          let s = f32x4.splat(0);
-          for (let ih = a; ih < b; ih++) {
-            const base = ih * W + iw0;
-            for (let kw = 0; kw < KW; kw++) s = f32x4.add(s, loadStrided(xp + f4(base + kw), SW));
-          }
-          v128.store(yr + f4(ow), f32x4.div(s, vd));
+        if (hi - ow >= 4) {
+          for (; ow + 4 <= hi; ow += 4) avgBlock(xp, W, a, b, ow * SW - PW, KW, SW, pairs, dv, yr + f4(ow));
+          // The rest of the interior as one more block overlapping the last (the same values again).
+          if (ow < hi) { avgBlock(xp, W, a, b, (hi - 4) * SW - PW, KW, SW, pairs, dv, yr + f4(hi - 4)); ow = hi; }
         }
       }
       for (; ow < OW; ow++) avgElement(xp, H, W, ih0, PH, KH, ow * SW - PW, PW, KW, include, div, yr + f4(ow));
@@ -282,9 +379,10 @@ export function avgPool<V>(p: usize, ws: usize, begin: i32, end: i32): void {
       store<f32>(g + f4(ow), dv == 0 ? 0 : load<f32>(dyr + f4(ow)) / <f32>dv);
     }
     const dv = rowDivisor(ih0, H, PH, KH, KW, include, div);
-    if (dv != 0) {
+    if (dv != 0 && hi - ow >= 4) {
       const vd = f32x4.splat(<f32>dv);
       for (; ow + 4 <= hi; ow += 4) v128.store(g + f4(ow), f32x4.div(v128.load(dyr + f4(ow)), vd));
+      if (ow < hi) { v128.store(g + f4(hi - 4), f32x4.div(v128.load(dyr + f4(hi - 4)), vd)); ow = hi; }
     }
   }
   for (; ow < OW; ow++) {

@@ -147,6 +147,7 @@ it('every kernel family of the registry ran', () => {
   const calls = (be as WasmBackend).calls;
   for (const k of KERNELS) {
     if (k.name === 'sgd' || k.name === 'adam') continue; // test/optim.test.ts
+    if (k.source === 'pooling' || k.source === 'pad') continue; // test/ops_pool.test.ts
     expect(calls.get(k.name) ?? 0, k.name).toBeGreaterThan(0);
   }
 });
