@@ -5,13 +5,13 @@
 // overlapping windows, stride larger than the kernel, ceil-mode windows past
 // the end, padding, dilation, windows without taps, 1x1 outputs, rows wider
 // than the 4-wide vectors, planes split into row blocks, and calls big enough
-// to run on two threads.
-import { expect, it } from 'vitest';
+// to run on two threads (the last test checks that each family did).
+import { beforeAll, expect, it } from 'vitest';
 import { adaptiveAvgPool2d, avgPool2d, conv2d, maxPool2d, pad, type Tensor } from '../src/index';
 import { currentBackend } from '../src/engine';
 import { WasmBackend } from '../src/backend/wasm/index';
 import { KERNELS } from '../src/backend/registry';
-import { opSuite, type OpCase } from './harness';
+import { envs, opSuite, type OpCase } from './harness';
 
 const cases: OpCase[] = [];
 type Opts = Record<string, unknown>;
@@ -79,7 +79,7 @@ const avgCases: Array<[number[], number | [number, number], Opts]> = [
   [[1, 1, 4, 50], 3, { stride: 3, padding: 1, countIncludePad: false }],
   [[1, 1, 5, 41], 3, { stride: 2 }], // overlapping columns in the gradient
   [[64, 6, 28, 28], 2, { stride: 2 }], // LeNet's pooling, on two threads
-  [[1, 1, 300, 300], 3, { stride: 2, padding: 1 }],
+  [[1, 1, 300, 300], 3, { stride: 1, padding: 1 }], // one plane cut into row blocks, on two threads
 ];
 for (const [shape, k, o] of avgCases) {
   cases.push({ name: `avgPool2d x=[${shape}] k=${k} ${show(o)}`, inputs: [{ shape }], op: (x) => avgPool2d(x, k, o) });
@@ -88,7 +88,7 @@ for (const [shape, k, o] of avgCases) {
 // Adaptive average pooling.
 const adaptiveCases: Array<[number[], number | [number | null, number | null]]> = [
   [[2, 3, 7, 9], [3, 4]], [[2, 3, 7, 9], 1], [[1, 2, 7, 9], [7, 9]], [[1, 2, 5, 6], [8, 13]], [[1, 2, 5, 6], [null, 2]],
-  [[3, 10, 10], 3], [[1, 1, 9, 70], [4, 33]], [[64, 6, 28, 28], 5], [[1, 1, 200, 300], [7, 7]],
+  [[3, 10, 10], 3], [[1, 1, 9, 70], [4, 33]], [[64, 6, 28, 28], 5], [[1, 2, 400, 400], [7, 7]],
 ];
 for (const [shape, s] of adaptiveCases) {
   cases.push({ name: `adaptiveAvgPool2d x=[${shape}] to ${JSON.stringify(s)}`, inputs: [{ shape }], op: (x) => adaptiveAvgPool2d(x, s) });
@@ -107,6 +107,7 @@ for (const mode of modes) {
     cases.push({ name: `pad ${mode} x=[${shape}] pad=[${p}]`, inputs: [{ shape }], op: (x) => pad(x, p, { mode }) });
   }
 }
+cases.push({ name: 'pad reflect of one big plane (row blocks, two threads)', inputs: [{ shape: [1, 1, 600, 600] }], op: (x) => pad(x, [3, 3, 3, 3], { mode: 'reflect' }) });
 cases.push({ name: 'pad circular by the whole size', inputs: [{ shape: [1, 2, 4, 3] }], op: (x) => pad(x, [3, 3, 4, 0], { mode: 'circular' }) });
 cases.push({ name: 'pad circular after cropping', inputs: [{ shape: [1, 2, 4, 5] }], op: (x) => pad(x, [4, -1, -2, 2], { mode: 'circular' }) });
 cases.push({ name: 'pad reflect beyond the crop', inputs: [{ shape: [1, 1, 4, 4] }], op: (x) => pad(x, [-3, 3, 2, -3], { mode: 'reflect' }) });
@@ -137,14 +138,34 @@ for (const paddingMode of ['reflect', 'replicate', 'circular'] as const) {
   }
 }
 
+// Which families some case split over the pool (counted around each run by wrapping the backend's run).
+const pooledFamilies = new Set<string>();
+beforeAll(() => {
+  const proto = WasmBackend.prototype as unknown as { run: (k: { name: string }, p: unknown) => void };
+  const run = proto.run;
+  proto.run = function (this: WasmBackend, k: { name: string }, p: unknown) {
+    const before = this.pooledCalls;
+    run.call(this, k, p);
+    if (this.pooledCalls > before) pooledFamilies.add(k.name);
+  };
+  return () => { proto.run = run; };
+});
+
 opSuite('pooling', cases);
 
-it('every pooling and padding kernel family ran', () => {
+it('every pooling and padding kernel family ran, and ran on two threads', () => {
   const be = currentBackend();
   expect(be).toBeInstanceOf(WasmBackend);
   const calls = (be as WasmBackend).calls;
   for (const k of KERNELS) {
     if (k.source !== 'pooling' && k.source !== 'pad') continue;
     expect(calls.get(k.name) ?? 0, k.name).toBeGreaterThan(0);
+  }
+  // Some configuration has two threads: the biggest case of every family costs enough to be split.
+  if (envs().some((e) => e.opts.threads === 2)) {
+    for (const k of KERNELS) {
+      if (k.source !== 'pooling' && k.source !== 'pad') continue;
+      expect(pooledFamilies.has(k.name), `${k.name} split over threads`).toBe(true);
+    }
   }
 });

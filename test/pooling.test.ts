@@ -9,6 +9,9 @@ import {
 } from '../src/index';
 import { currentBackend } from '../src/engine';
 import { WasmBackend } from '../src/backend/wasm/index';
+import { PAD } from '../src/backend/constants';
+import * as ref from '../src/backend/reference/pooling';
+import { padForward, padGeometry, padGradient, rowsPerUnit } from '../src/ops/pad_core';
 
 const arr = (t: Tensor) => t.toArray();
 
@@ -169,6 +172,59 @@ for (const backend of ['wasm', 'reference'] as const) {
     });
   });
 }
+
+describe('empty batches and the internal helpers\' examples', () => {
+  beforeAll(async () => { await init({ threads: 1, replace: true }); });
+
+  it('an empty batch gives an empty output and an empty gradient', () => {
+    tidy(() => {
+      const x = zeros([0, 2, 4, 4], { requiresGrad: true });
+      for (const y of [maxPool2d(x, 2), avgPool2d(x, 2), adaptiveAvgPool2d(x, 3), pad(x, [1, 1, 1, 1], { mode: 'reflect' })]) {
+        expect(y.shape[0]).toBe(0);
+        y.sum().backward();
+      }
+      expect(x.grad!.shape).toEqual([0, 2, 4, 4]);
+    });
+  });
+
+  it('the examples of the pad helpers and of the reference functions', () => {
+    const g = padGeometry([2, 3, 4], [1, 2], 'reflect', 0, 'pad');
+    expect(g).toEqual({ P: 6, D: 1, H: 1, W: 4, OD: 1, OH: 1, OW: 7, PD: 0, PT: 0, PL: 1, mode: PAD.REFLECT, value: 0, inShape: [2, 3, 4], outShape: [2, 3, 7] });
+    expect([rowsPerUnit(1536, 14), rowsPerUnit(1, 300)]).toEqual([14, 10]);
+    tidy(() => {
+      const be = currentBackend()!;
+      const rg = padGeometry([1, 3], [1, 0], 'replicate', 0, 'pad');
+      expect(padForward(be, rg, tensor([[1, 2, 3]]), 'pad').toArray()).toEqual([[1, 1, 2, 3]]);
+      expect(padGradient(be, rg, tensor([[1, 1, 1, 1]]), 'pad').toArray()).toEqual([[2, 1, 1]]);
+    });
+    const base = { KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1, include: 0, div: 0, RB: 1, x: null, y: null, idx: null, flat: null, dy: null, dx: null };
+    const y = new Float64Array(1), idx = new Float64Array(1), flat = new Float64Array(1);
+    ref.maxPoolRef({ ...base, P: 1, H: 2, W: 2, OH: 1, OW: 1, x: Float64Array.of(1, 5, 3, 2), y, idx, flat });
+    expect([y[0], idx[0], flat[0]]).toEqual([5, 1, 1]);
+    const dx = new Float64Array(4);
+    ref.maxPoolBackwardRef({ ...base, P: 1, H: 2, W: 2, OH: 1, OW: 1, idx: Float64Array.of(1), dy: Float64Array.of(7), dx });
+    expect(Array.from(dx)).toEqual([0, 7, 0, 0]);
+    ref.avgPoolRef({ ...base, P: 1, H: 1, W: 1, OH: 1, OW: 1, PH: 1, PW: 1, include: 1, x: Float64Array.of(8), y });
+    expect(y[0]).toBe(2);
+    ref.avgPoolRef({ ...base, P: 1, H: 1, W: 1, OH: 1, OW: 1, PH: 1, PW: 1, include: 0, x: Float64Array.of(8), y });
+    expect(y[0]).toBe(8);
+    ref.avgPoolBackwardRef({ ...base, P: 1, H: 2, W: 2, OH: 1, OW: 1, include: 1, dy: Float64Array.of(8), dx });
+    expect(Array.from(dx)).toEqual([2, 2, 2, 2]);
+    const ad = { ...base, KH: 1, KW: 1, SH: 1, SW: 1, P: 1, H: 1, W: 3, OH: 1, OW: 2 };
+    const y2 = new Float64Array(2), dx3 = new Float64Array(3);
+    ref.adaptiveAvgPoolRef({ ...ad, x: Float64Array.of(1, 2, 3), y: y2 });
+    expect(Array.from(y2)).toEqual([1.5, 2.5]);
+    ref.adaptiveAvgPoolBackwardRef({ ...ad, dy: Float64Array.of(2, 4), dx: dx3 });
+    expect(Array.from(dx3)).toEqual([1, 3, 2]);
+    expect([ref.padSource(PAD.REFLECT, 0, 4, 2, 8), ref.padSource(PAD.CIRCULAR, 0, 4, 2, 8), ref.padSource(PAD.CONSTANT, 0, 4, 2, 8)]).toEqual([2, 2, -1]);
+    const pd = { P: 1, D: 1, H: 1, W: 3, OD: 1, OH: 1, PD: 0, PT: 0, PL: 1, RB: 1, x: null, y: null, dy: null, dx: null };
+    const y4 = new Float64Array(4);
+    ref.padRef({ ...pd, OW: 4, mode: PAD.CONSTANT, value: 9, x: Float64Array.of(1, 2, 3), y: y4 });
+    expect(Array.from(y4)).toEqual([9, 1, 2, 3]);
+    ref.padBackwardRef({ ...pd, OW: 5, mode: PAD.REPLICATE, value: 0, dy: Float64Array.of(1, 1, 1, 1, 1), dx: dx3 });
+    expect(Array.from(dx3)).toEqual([2, 1, 2]);
+  });
+});
 
 describe('pooling errors', () => {
   beforeAll(async () => { await init({ threads: 1, replace: true }); });

@@ -21,14 +21,17 @@ export interface PadGeometry {
   inShape: number[]; outShape: number[];
 }
 
-/** @internal A padding mode argument. */
+/** @internal A padding mode argument. @example padModeArg('reflect', 'pad'); // 'reflect' */
 export function padModeArg(v: unknown, fn: string, name = 'mode'): PadMode {
   if (typeof v === 'string' && Object.prototype.hasOwnProperty.call(MODES, v)) return v as PadMode;
   const msg = `${fn}: ${name} must be 'constant', 'reflect', 'replicate' or 'circular', got ${describe(v)}`;
   throw typeof v === 'string' ? new RangeError(msg) : new TypeError(msg);
 }
 
-/** @internal A private copy of a flat padding list (last dimension first): 2, 4 or 6 integers, negative ones crop. */
+/**
+ * @internal A private copy of a flat padding list (last dimension first): 2, 4 or 6 integers, negative ones crop.
+ * @example padsArg([1, 2, -1, 0], 'pad'); // [1, 2, -1, 0]
+ */
 export function padsArg(v: unknown, fn: string): number[] {
   if (!Array.isArray(v)) throw new TypeError(`${fn}: pad must be an array of 2, 4 or 6 integers (last dimension first), got ${describe(v)}`);
   const n = v.length;
@@ -44,7 +47,10 @@ export function padsArg(v: unknown, fn: string): number[] {
   return c as number[];
 }
 
-/** @internal A constant-mode fill value (a number that float32 can hold; NaN and infinities allowed). */
+/**
+ * @internal A constant-mode fill value (a number that float32 can hold; NaN and infinities allowed).
+ * @example padValueArg(-Infinity, 'pad'); // -Infinity (1e40 throws RangeError)
+ */
 export function padValueArg(v: unknown, fn: string): number {
   if (typeof v !== 'number') throw new TypeError(`${fn}: value must be a number, got ${describe(v)}`);
   if (Number.isFinite(v) && !Number.isFinite(Math.fround(v))) throw new RangeError(`${fn}: value ${v} cannot be converted to float32 without overflow`);
@@ -57,6 +63,11 @@ export function padValueArg(v: unknown, fn: string): number {
  * dimensions (negative paddings crop); the other modes pad the last 1, 2 or 3
  * dimensions of an input with one or two more dimensions, reflect needs each
  * padding smaller than its dimension, circular at most its size.
+ *
+ * @example
+ * padGeometry([2, 3, 4], [1, 2], 'reflect', 0, 'pad');
+ * // { P: 6, D: 1, H: 1, W: 4, OD: 1, OH: 1, OW: 7, PD: 0, PT: 0, PL: 1, mode: 1 (PAD.REFLECT), value: 0,
+ * //   inShape: [2, 3, 4], outShape: [2, 3, 7] }
  */
 export function padGeometry(shape: readonly number[], pads: readonly number[], modeName: PadMode, value: number, fn: string): PadGeometry {
   const k = pads.length / 2, nd = shape.length;
@@ -99,7 +110,10 @@ export function padGeometry(shape: readonly number[], pads: readonly number[], m
   };
 }
 
-/** @internal Rows per work unit: whole planes when there are many, else enough blocks for about 32 units. */
+/**
+ * @internal Rows per work unit: whole planes when there are many, else enough blocks for about 32 units.
+ * @example rowsPerUnit(1536, 14); // 14 (a plane per unit); rowsPerUnit(1, 300); // 10 (30 units)
+ */
 export function rowsPerUnit(planes: number, rows: number): number {
   if (rows <= 0) return 1;
   const parts = planes >= 32 ? 1 : Math.ceil(32 / Math.max(planes, 1));
@@ -113,14 +127,20 @@ function padParams(g: PadGeometry, rows: number) {
   };
 }
 
-/** @internal x padded (a new tensor without history). */
+/**
+ * @internal x padded (a new tensor without history).
+ * @example padForward(be, padGeometry([1, 3], [1, 0], 'replicate', 0, 'pad'), tensor([[1, 2, 3]]), 'pad').toArray(); // [[1, 1, 2, 3]]
+ */
 export function padForward(be: Backend, g: PadGeometry, x: Tensor, fn: string): Tensor {
   const y = output(g.outShape, fn);
   if (y.size > 0) run(be, padK, { ...padParams(g, g.OD * g.OH), x, y }, fn, y);
   return y;
 }
 
-/** @internal The gradient of a padding for the output gradient dy (a new tensor). */
+/**
+ * @internal The gradient of a padding for the output gradient dy (a new tensor).
+ * @example padGradient(be, padGeometry([1, 3], [1, 0], 'replicate', 0, 'pad'), tensor([[1, 1, 1, 1]]), 'pad').toArray(); // [[2, 1, 1]]
+ */
 export function padGradient(be: Backend, g: PadGeometry, dy: Tensor, fn: string): Tensor {
   const dx = output(g.inShape, fn);
   if (dx.size > 0) run(be, padBackwardK, { ...padParams(g, g.D * g.H), dy, dx }, fn, dx);

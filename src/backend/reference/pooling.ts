@@ -8,7 +8,14 @@ import { PAD } from '../constants';
 type PoolRef = RefParams<typeof Pool.fields>;
 type PadRef = RefParams<typeof Pad.fields>;
 
-/** max_pool2d: values, tap indices within the window (-1: no tap inside), PyTorch's flat indices. */
+/**
+ * max_pool2d: values, tap indices within the window (-1: no tap inside), PyTorch's flat indices.
+ * @example
+ * const y = new Float64Array(1), idx = new Float64Array(1), flat = new Float64Array(1);
+ * maxPoolRef({ P: 1, H: 2, W: 2, OH: 1, OW: 1, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1, include: 0, div: 0, RB: 1,
+ *   x: Float64Array.of(1, 5, 3, 2), y, idx, flat, dy: null, dx: null });
+ * [y[0], idx[0], flat[0]]; // [5, 1, 1]
+ */
 export function maxPoolRef(p: PoolRef): void {
   const { P, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW } = p;
   const x = p.x!, y = p.y!, idx = p.idx, flat = p.flat;
@@ -43,7 +50,14 @@ export function maxPoolRef(p: PoolRef): void {
   }
 }
 
-/** Gradient of max_pool2d: each output's gradient added at its tap. */
+/**
+ * Gradient of max_pool2d: each output's gradient added at its tap.
+ * @example
+ * const dx = new Float64Array(4);
+ * maxPoolBackwardRef({ P: 1, H: 2, W: 2, OH: 1, OW: 1, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1, include: 0, div: 0, RB: 2,
+ *   x: null, y: null, idx: Float64Array.of(1), flat: null, dy: Float64Array.of(7), dx });
+ * dx; // Float64Array [0, 7, 0, 0]
+ */
 export function maxPoolBackwardRef(p: PoolRef): void {
   const { P, H, W, OH, OW, KW, SH, SW, PH, PW, DH, DW } = p;
   const dy = p.dy!, dx = p.dx!, idx = p.idx!;
@@ -72,7 +86,14 @@ function avgWindow(p: PoolRef, oh: number, ow: number): { a: number; b: number; 
   return { a, b, c, d, div };
 }
 
-/** avg_pool2d. */
+/**
+ * avg_pool2d, with PyTorch's divisors.
+ * @example
+ * const y = new Float64Array(1);
+ * avgPoolRef({ P: 1, H: 1, W: 1, OH: 1, OW: 1, KH: 2, KW: 2, SH: 2, SW: 2, PH: 1, PW: 1, DH: 1, DW: 1, include: 1, div: 0, RB: 1,
+ *   x: Float64Array.of(8), y, idx: null, flat: null, dy: null, dx: null });
+ * y[0]; // 2 (8 over the 4 taps of the padded window; 8 with include: 0)
+ */
 export function avgPoolRef(p: PoolRef): void {
   const { P, H, W, OH, OW } = p;
   const x = p.x!, y = p.y!;
@@ -88,7 +109,14 @@ export function avgPoolRef(p: PoolRef): void {
   }
 }
 
-/** Gradient of avg_pool2d. */
+/**
+ * Gradient of avg_pool2d: each output's gradient over its divisor, added at its taps.
+ * @example
+ * const dx = new Float64Array(4);
+ * avgPoolBackwardRef({ P: 1, H: 2, W: 2, OH: 1, OW: 1, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1, include: 1, div: 0, RB: 2,
+ *   x: null, y: null, idx: null, flat: null, dy: Float64Array.of(8), dx });
+ * dx; // Float64Array [2, 2, 2, 2]
+ */
 export function avgPoolBackwardRef(p: PoolRef): void {
   const { P, H, W, OH, OW } = p;
   const dy = p.dy!, dx = p.dx!;
@@ -109,7 +137,14 @@ export function avgPoolBackwardRef(p: PoolRef): void {
 const start = (i: number, o: number, n: number) => Math.floor((i * n) / o);
 const end = (i: number, o: number, n: number) => Math.ceil(((i + 1) * n) / o);
 
-/** adaptive_avg_pool2d. */
+/**
+ * adaptive_avg_pool2d.
+ * @example
+ * const y = new Float64Array(2);
+ * adaptiveAvgPoolRef({ P: 1, H: 1, W: 3, OH: 1, OW: 2, KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, include: 0, div: 0, RB: 1,
+ *   x: Float64Array.of(1, 2, 3), y, idx: null, flat: null, dy: null, dx: null });
+ * y; // Float64Array [1.5, 2.5] (windows [0, 2) and [1, 3))
+ */
 export function adaptiveAvgPoolRef(p: PoolRef): void {
   const { P, H, W, OH, OW } = p;
   const x = p.x!, y = p.y!;
@@ -126,7 +161,14 @@ export function adaptiveAvgPoolRef(p: PoolRef): void {
   }
 }
 
-/** Gradient of adaptive_avg_pool2d. */
+/**
+ * Gradient of adaptive_avg_pool2d.
+ * @example
+ * const dx = new Float64Array(3);
+ * adaptiveAvgPoolBackwardRef({ P: 1, H: 1, W: 3, OH: 1, OW: 2, KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, include: 0, div: 0,
+ *   RB: 1, x: null, y: null, idx: null, flat: null, dy: Float64Array.of(2, 4), dx });
+ * dx; // Float64Array [1, 3, 2]
+ */
 export function adaptiveAvgPoolBackwardRef(p: PoolRef): void {
   const { P, H, W, OH, OW } = p;
   const dy = p.dy!, dx = p.dx!;
@@ -147,6 +189,10 @@ export function adaptiveAvgPoolBackwardRef(p: PoolRef): void {
  * The input index output o reads along a dimension of n inputs, left padding
  * pl, O outputs; -1 outside the input in constant mode. Circular mode wraps
  * within the input left after cropping by negative paddings (as PyTorch).
+ * @example
+ * padSource(PAD.REFLECT, 0, 4, 2, 8);   // 2 (output 0 of [2, 1, 0, 1, 2, 3, 2, 1])
+ * padSource(PAD.CIRCULAR, 0, 4, 2, 8);  // 2 (output 0 of [2, 3, 0, 1, 2, 3, 0, 1])
+ * padSource(PAD.CONSTANT, 0, 4, 2, 8);  // -1
  */
 export function padSource(mode: number, o: number, n: number, pl: number, O: number): number {
   const j = o - pl;
@@ -159,7 +205,14 @@ export function padSource(mode: number, o: number, n: number, pl: number, O: num
   return c0 + ((((o - Math.max(pl, 0)) % m) + m) % m);
 }
 
-/** pad. */
+/**
+ * pad.
+ * @example
+ * const y = new Float64Array(4);
+ * padRef({ P: 1, D: 1, H: 1, W: 3, OD: 1, OH: 1, OW: 4, PD: 0, PT: 0, PL: 1, mode: PAD.CONSTANT, value: 9, RB: 1,
+ *   x: Float64Array.of(1, 2, 3), y, dy: null, dx: null });
+ * y; // Float64Array [9, 1, 2, 3]
+ */
 export function padRef(p: PadRef): void {
   const { P, D, H, W, OD, OH, OW, PD, PT, PL, mode } = p;
   const x = p.x!, y = p.y!;
@@ -178,7 +231,14 @@ export function padRef(p: PadRef): void {
   }
 }
 
-/** Gradient of pad: every output's gradient added at its source. */
+/**
+ * Gradient of pad: every output's gradient added at its source.
+ * @example
+ * const dx = new Float64Array(3);
+ * padBackwardRef({ P: 1, D: 1, H: 1, W: 3, OD: 1, OH: 1, OW: 5, PD: 0, PT: 0, PL: 1, mode: PAD.REPLICATE, value: 0, RB: 1,
+ *   x: null, y: null, dy: Float64Array.of(1, 1, 1, 1, 1), dx });
+ * dx; // Float64Array [2, 1, 2]
+ */
 export function padBackwardRef(p: PadRef): void {
   const { P, D, H, W, OD, OH, OW, PD, PT, PL, mode } = p;
   const dy = p.dy!, dx = p.dx!;
