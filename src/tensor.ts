@@ -11,6 +11,7 @@ import * as act from './ops/activation';
 import * as so from './ops/shape_ops';
 import * as sm from './ops/softmax';
 import * as mm from './ops/matmul';
+import * as pool from './ops/pooling';
 import type { Operand } from './ops/op';
 
 /** Anything `tensor()` accepts: a number, nested arrays of numbers, or a numeric typed array. */
@@ -316,6 +317,14 @@ export class Tensor extends Owned {
   /** `logSoftmax(this, dim)` */ logSoftmax(dim: number): Tensor { return sm.logSoftmax(this, dim); }
   /** `gather(this, dim, index, shape)` */ gather(dim: number, index: sm.IndexLike, shape?: readonly number[]): Tensor { return sm.gather(this, dim, index, shape); }
   /** `matmul(this, other)` */ matmul(other: Tensor): Tensor { return mm.matmul(this, other); }
+  /** `maxPool2d(this, kernelSize, opts)` */
+  maxPool2d(kernelSize: pool.Size2, opts: pool.MaxPool2dOptions & { returnIndices: true }): [Tensor, Tensor];
+  maxPool2d(kernelSize: pool.Size2, opts?: pool.MaxPool2dOptions & { returnIndices?: false }): Tensor;
+  maxPool2d(kernelSize: pool.Size2, opts?: pool.MaxPool2dOptions): Tensor | [Tensor, Tensor];
+  maxPool2d(kernelSize: pool.Size2, opts?: pool.MaxPool2dOptions): Tensor | [Tensor, Tensor] { return pool.maxPool2d(this, kernelSize, opts); }
+  /** `avgPool2d(this, kernelSize, opts)` */ avgPool2d(kernelSize: pool.Size2, opts?: pool.AvgPool2dOptions): Tensor { return pool.avgPool2d(this, kernelSize, opts); }
+  /** `adaptiveAvgPool2d(this, outputSize)` */ adaptiveAvgPool2d(outputSize: number | readonly [number | null, number | null]): Tensor { return pool.adaptiveAvgPool2d(this, outputSize); }
+  /** `pad(this, pads, opts)` */ pad(pads: readonly number[], opts?: pool.PadOptions): Tensor { return pool.pad(this, pads, opts); }
 }
 
 /**

@@ -36,7 +36,9 @@ export const REDUCE = codes('SUM', 'MAX', 'MIN');
 export const PACK = codes('FORWARD', 'TRANSPOSED', 'FLIP', 'FLIP_FORWARD');
 /** Optimizer flags. */
 export const OPT = flags('MOMENTUM', 'FIRST', 'NESTEROV', 'MAXIMIZE', 'DECOUPLED', 'AMSGRAD');
+/** Padding modes of the pad family (as torch.nn.functional.pad's `mode`). */
+export const PAD = codes('CONSTANT', 'REFLECT', 'REPLICATE', 'CIRCULAR');
 
 /** Enums shared with AssemblyScript, generated there as `${ENUM}_${NAME}` constants. */
-export const ENUMS = { UNARY, BINARY, REDUCE, PACK, OPT } as const;
+export const ENUMS = { UNARY, BINARY, REDUCE, PACK, OPT, PAD } as const;
 

@@ -18,6 +18,7 @@ import * as aug from './reference/augment';
 import * as shp from './reference/shape_ops';
 import * as smr from './reference/softmax';
 import * as mm from './reference/matmul';
+import * as pool from './reference/pooling';
 
 export { CONSTANTS, ENUMS, UNARY, BINARY, REDUCE, PACK, OPT } from './constants';
 import { CONSTANTS, ENUMS, PACK } from './constants';
@@ -419,6 +420,108 @@ export const gemm = kernel({
   workspace: (p) => (p.MB! + p.NB!) * p.KC! + 16 * (p.MB! / 4 + p.NB! / 8) + 40,
   cost: (p) => 2 * p.M! * p.N! * p.K! * p.nb! * Math.max(p.nr!, 1) + p.M! * p.N! * p.nb! * ELEMENT_COST,
   reference: mm.gemmRef,
+});
+
+// ---------------------------------------------------------------------------
+// Pooling and padding (NCHW planes: P = N * C)
+// ---------------------------------------------------------------------------
+
+/**
+ * Geometry of a 2-D pooling over P planes of H x W into OH x OW (kernel, stride,
+ * padding, dilation), average-pooling options (`include`: countIncludePad; `div`:
+ * divisorOverride, 0 for none), RB rows per work unit (output rows forward,
+ * input rows backward), and the buffers.
+ */
+export const Pool = layout('Pool', {
+  P: 'i32', H: 'i32', W: 'i32', OH: 'i32', OW: 'i32', KH: 'i32', KW: 'i32', SH: 'i32', SW: 'i32', PH: 'i32', PW: 'i32',
+  DH: 'i32', DW: 'i32', include: 'i32', div: 'i32', RB: 'i32', x: 'ptr', y: 'ptr', idx: 'ptr', flat: 'ptr', dy: 'ptr', dx: 'ptr',
+});
+type PoolQ = { P?: number; H?: number; W?: number; OH?: number; OW?: number; KH?: number; KW?: number; RB?: number };
+/** Flop-equivalents of a pooling pass: the taps read and the outputs written. */
+const poolCost = (p: PoolQ) => p.P! * p.OH! * p.OW! * (p.KH! * p.KW! + 1) * 8;
+/** Of a gradient pass: the input gradient zeroed and the outputs scattered. */
+const poolGradCost = (p: PoolQ) => p.P! * (p.H! * p.W! + p.OH! * p.OW! * 2) * (ELEMENT_COST / 2);
+
+/** Max pooling: x into y, with each output's tap index in idx and PyTorch's flat index in flat (each when given). */
+export const maxPool2d = kernel({
+  name: 'max_pool2d', source: 'pooling', fn: 'maxPool', simd: true, layout: Pool,
+  units: (p) => p.P! * cdiv(p.OH!, p.RB!),
+  workspace: () => 0,
+  cost: poolCost,
+  reference: pool.maxPoolRef,
+});
+
+/** Gradient of max pooling: dy and the tap indices idx into dx. */
+export const maxPool2dBackward = kernel({
+  name: 'max_pool2d_backward', source: 'pooling', fn: 'maxPoolBackward', simd: true, layout: Pool,
+  units: (p) => p.P! * cdiv(p.H!, p.RB!),
+  workspace: () => 0,
+  cost: poolGradCost,
+  reference: pool.maxPoolBackwardRef,
+});
+
+/** Average pooling: x into y. */
+export const avgPool2d = kernel({
+  name: 'avg_pool2d', source: 'pooling', fn: 'avgPool', simd: true, layout: Pool,
+  units: (p) => p.P! * cdiv(p.OH!, p.RB!),
+  workspace: () => 0,
+  cost: poolCost,
+  reference: pool.avgPoolRef,
+});
+
+/** Gradient of average pooling: dy into dx (workspace: one row of output gradients). */
+export const avgPool2dBackward = kernel({
+  name: 'avg_pool2d_backward', source: 'pooling', fn: 'avgPoolBackward', simd: true, layout: Pool,
+  units: (p) => p.P! * cdiv(p.H!, p.RB!),
+  workspace: (p) => p.OW! + 4,
+  cost: poolGradCost,
+  reference: pool.avgPoolBackwardRef,
+});
+
+/** Adaptive average pooling: x into y (windows of variable size: scalar). */
+export const adaptiveAvgPool2d = kernel({
+  name: 'adaptive_avg_pool2d', source: 'pooling', fn: 'adaptiveAvgPool', simd: false, layout: Pool,
+  units: (p) => p.P! * cdiv(p.OH!, p.RB!),
+  workspace: () => 0,
+  cost: (p) => p.P! * (p.H! * p.W! + p.OH! * p.OW!) * 8,
+  reference: pool.adaptiveAvgPoolRef,
+});
+
+/** Gradient of adaptive average pooling: dy into dx. */
+export const adaptiveAvgPool2dBackward = kernel({
+  name: 'adaptive_avg_pool2d_backward', source: 'pooling', fn: 'adaptiveAvgPoolBackward', simd: false, layout: Pool,
+  units: (p) => p.P! * cdiv(p.H!, p.RB!),
+  workspace: () => 0,
+  cost: poolGradCost,
+  reference: pool.adaptiveAvgPoolBackwardRef,
+});
+
+/**
+ * Padding of the last three dimensions of P planes, (D, H, W) into (OD, OH, OW),
+ * with left paddings PD, PT, PL (negative: cropped) in mode (PAD) with the
+ * constant value; RB rows (d, h) per work unit (output rows forward, input rows backward).
+ */
+export const Pad = layout('Pad', {
+  P: 'i32', D: 'i32', H: 'i32', W: 'i32', OD: 'i32', OH: 'i32', OW: 'i32', PD: 'i32', PT: 'i32', PL: 'i32',
+  mode: 'i32', value: 'f32', RB: 'i32', x: 'ptr', y: 'ptr', dy: 'ptr', dx: 'ptr',
+});
+
+/** pad: x into y. */
+export const pad = kernel({
+  name: 'pad', source: 'pad', fn: 'pad', simd: true, layout: Pad,
+  units: (p) => p.P! * cdiv(p.OD! * p.OH!, p.RB!),
+  workspace: () => 0,
+  cost: (p) => p.P! * p.OD! * p.OH! * p.OW! * ELEMENT_COST,
+  reference: pool.padRef,
+});
+
+/** Gradient of pad: dy into dx (workspace: the source runs of a row, 12 i32). */
+export const padBackward = kernel({
+  name: 'pad_backward', source: 'pad', fn: 'padBackward', simd: true, layout: Pad,
+  units: (p) => p.P! * cdiv(p.D! * p.H!, p.RB!),
+  workspace: () => 12,
+  cost: (p) => p.P! * (p.OD! * p.OH! * p.OW! + p.D! * p.H! * p.W!) * ELEMENT_COST,
+  reference: pool.padBackwardRef,
 });
 
 /** Every kernel family, in declaration order: the build, the backends and the tests iterate it. */

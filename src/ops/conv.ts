@@ -9,11 +9,17 @@ import { ShapeError, fmtShape } from '../errors';
 import type { Tensor } from '../tensor';
 import { conv2dInfo, type Conv2dOptions } from './conv_info';
 import { output, record, run, sameBackend, tensorArg } from './op';
+import { padForward, padGeometry, padGradient } from './pad_core';
 
 /** Options of `conv2d`: `torch.nn.functional.conv2d`'s, with the bias among them. */
 export interface Conv2dArgs extends Conv2dOptions {
   /** Shape [out_channels]. */
   bias?: Tensor | null;
+  /**
+   * How the input is padded, as torch.nn.Conv2d's padding_mode: 'zeros'
+   * (default), or padded by `pad` in mode 'reflect', 'replicate' or 'circular'.
+   */
+  paddingMode?: 'zeros' | 'reflect' | 'replicate' | 'circular';
 }
 
 /**
@@ -89,9 +95,10 @@ function forward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor,
 }
 
 /** The three gradients of a convolution, for those of x, w, b that require one. */
-function backward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, dy: Tensor): Array<Tensor | null> {
+function backward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, dy: Tensor,
+                  needDx = x.requiresGrad): Array<Tensor | null> {
   const grads: Array<Tensor | null> = [null, null];
-  if (x.requiresGrad) {
+  if (needDx) {
     const dx = grads[0] = output(x.shape, fn);
     const gt = transposedGeometry(g);
     if (gt && (chooseForward(gt) === conv2dForwardDirect || gt.O / gt.G >= 8)) {
@@ -130,6 +137,33 @@ function convolve(fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor |
 }
 
 /**
+ * A convolution of the input padded by `pad` in `mode` (torch.nn.Conv2d's
+ * padding_mode): the padded input is made again for the gradient, which is
+ * then folded back onto the input by pad's gradient.
+ */
+function convolvePadded(fn: string, g: ConvGeometry, xt: Tensor, wt: Tensor, b: Tensor | null, outShape: number[], pads: number[],
+                        mode: 'reflect' | 'replicate' | 'circular'): Tensor {
+  const pg = padGeometry(xt.shape, pads, mode, 0, fn);
+  const gp = conv2dInfo(pg.outShape, wt.shape, { stride: [g.SH, g.SW], dilation: [g.DH, g.DW], groups: g.G }, fn);
+  const be = xt.backend;
+  const y = output(outShape, fn);
+  try {
+    const xp = padForward(be, pg, xt, fn);
+    try { forward(be, fn, gp, xp, wt, b, y); } finally { xp.dispose(); }
+  } catch (e) {
+    y.dispose();
+    throw e;
+  }
+  return record(y, fn, b ? [xt, wt, b] : [xt, wt], [xt, wt], (dy) => {
+    const xp = padForward(be, pg, xt, `${fn} backward`);
+    const grads = backward(be, `${fn} backward`, gp, xp, wt, b, dy, xt.requiresGrad);
+    xp.dispose();
+    if (grads[0]) { const dxp = grads[0]; grads[0] = padGradient(be, pg, dxp, `${fn} backward`); dxp.dispose(); }
+    return grads;
+  });
+}
+
+/**
  * 2-D cross-correlation with the semantics of `torch.nn.functional.conv2d`:
  * input (N, C, H, W) or (C, H, W), weight (O, C/groups, kH, kW), optional bias (O).
  *
@@ -139,19 +173,31 @@ function convolve(fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor |
  * conv2d(x, w).shape;                                     // [1, 1, 6, 7]
  * conv2d(x, w, { padding: 'same' }).shape;                // [1, 1, 6, 8]
  * conv2d(ones([2, 4, 9, 9]), ones([6, 2, 3, 3]), { stride: 2, padding: 1, groups: 2 }).shape; // [2, 6, 5, 5]
+ * conv2d(tensor([[[[1, 2, 3]]]]), ones([1, 1, 1, 3]), { padding: [0, 1], paddingMode: 'circular' }).toArray(); // [[[[6, 6, 6]]]]
  */
 export function conv2d(x: Tensor, weight: Tensor, opts: Conv2dArgs = {}): Tensor {
   const fn = 'conv2d';
   const xt = tensorArg(x, fn, 'input'), wt = tensorArg(weight, fn, 'weight');
   if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object, got ${describe(opts)}`);
-  const bias = opts.bias;
+  const bias = opts.bias, paddingMode = opts.paddingMode;
   const b = bias === undefined || bias === null ? null : tensorArg(bias, fn, 'bias');
+  if (paddingMode !== undefined && paddingMode !== 'zeros' && paddingMode !== 'reflect' && paddingMode !== 'replicate' && paddingMode !== 'circular') {
+    const msg = `${fn}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got ${describe(paddingMode)}`;
+    throw typeof paddingMode === 'string' ? new RangeError(msg) : new TypeError(msg);
+  }
   sameBackend(fn, xt, wt, ...(b ? [b] : []));
   const g = conv2dInfo(xt.shape, wt.shape, opts, fn);
   if (b && (b.ndim !== 1 || b.shape[0] !== g.O)) {
     throw new ShapeError(`${fn}: bias must have shape [${g.O}] (one per output channel), got ${fmtShape(b.shape)}`);
   }
   const outShape = xt.ndim === 4 ? [g.N, g.O, g.OH, g.OW] : [g.O, g.OH, g.OW];
+  if (paddingMode !== undefined && paddingMode !== 'zeros') {
+    // 'same' puts the odd extra on the bottom and right, as PyTorch.
+    const same = g.SH === 1 && g.SW === 1 && g.OH === g.H && g.OW === g.W;
+    const th = g.DH * (g.KH - 1), tw = g.DW * (g.KW - 1);
+    const pads = same ? [g.PW, tw - g.PW, g.PH, th - g.PH] : [g.PW, g.PW, g.PH, g.PH];
+    if (pads.some((p) => p > 0)) return convolvePadded(fn, g, xt, wt, b, outShape, pads, paddingMode);
+  }
   return convolve(fn, g, xt, wt, b, outShape);
 }
 

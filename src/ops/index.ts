@@ -14,3 +14,4 @@ export { conv2d, corr2d, type Conv2dArgs } from './conv';
 export { conv2dInfo, type Conv2dOptions } from './conv_info';
 export { rand, randn, type RandomOptions } from './random';
 export * from './matmul';
+export * from './pooling';
