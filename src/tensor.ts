@@ -38,6 +38,13 @@ const GRAD_FN_NAMES: Record<string, string> = {
   sqrt: 'SqrtBackward0', abs: 'AbsBackward0', clamp: 'ClampBackward1', leakyRelu: 'LeakyReluBackward0',
   maximum: 'MaximumBackward0', minimum: 'MinimumBackward0', max: 'AmaxBackward0', min: 'AminBackward0',
   transpose: 'TransposeBackward0', permute: 'PermuteBackward0', clone: 'CloneBackward0',
+  maxPool2d: 'MaxPool2DWithIndicesBackward0', avgPool2d: 'AvgPool2DBackward0', adaptiveAvgPool2d: 'AdaptiveAvgPool2DBackward0',
+  pad: 'ConstantPadNdBackward0', batchNorm: 'NativeBatchNormBackward0', layerNorm: 'NativeLayerNormBackward0',
+  cat: 'CatBackward0', stack: 'StackBackward0', gather: 'GatherBackward0', indexSelect: 'IndexSelectBackward0',
+  linear: 'AddmmBackward0', matmul: 'MmBackward0', narrow: 'SliceBackward0', slice: 'SliceBackward0', select: 'SelectBackward0',
+  squeeze: 'SqueezeBackward1', unsqueeze: 'UnsqueezeBackward0', where: 'WhereBackward0', softplus: 'SoftplusBackward0',
+  softmax: 'SoftmaxBackward0', logSoftmax: 'LogSoftmaxBackward0', nllLoss: 'NllLossBackward0', crossEntropy: 'NllLossBackward0',
+  var: 'VarBackward0', std: 'StdBackward0', expand: 'ExpandBackward0',
 };
 
 /** How an op's output propagates gradients to its inputs. */

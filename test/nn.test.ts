@@ -117,6 +117,101 @@ describe('layers', () => {
     expect(() => new nn.LayerNorm([])).toThrow(RangeError);
     bn.dispose(); ln.dispose();
   });
+
+  it("Linear: weight (out, in), PyTorch's initial bounds, seeded, forward equal to linear(), leading dims kept", () => tidy(() => {
+    const fc = new nn.Linear(400, 120, { seed: 5 });
+    expect(fc.weight.shape).toEqual([120, 400]);
+    expect(fc.bias!.shape).toEqual([120]);
+    const bound = 1 / Math.sqrt(400);
+    const w = Array.from(fc.weight.data());
+    expect(Math.max(...w)).toBeLessThanOrEqual(bound);
+    expect(Math.min(...w)).toBeGreaterThanOrEqual(-bound);
+    expect(Math.max(...w)).toBeGreaterThan(0.95 * bound); // spread over the whole interval
+    expect(Array.from(new nn.Linear(400, 120, { seed: 5 }).weight.data())).toEqual(w);
+    expect(fc.weight.requiresGrad && fc.bias!.requiresGrad).toBe(true);
+    const x = randn([2, 3, 400], { seed: 1 });
+    const y = fc.forward(x);
+    expect(y.shape).toEqual([2, 3, 120]);
+    const ref = x.matmul(fc.weight.transpose(0, 1)).add(fc.bias!);
+    const yd = y.data(), rd = ref.data();
+    for (let i = 0; i < yd.length; i++) expect(yd[i]).toBeCloseTo(rd[i], 4);
+    const nb = new nn.Linear(3, 2, { bias: false });
+    expect(nb.bias).toBeNull();
+    expect(nb.parameters()).toHaveLength(1);
+    expect(() => fc.forward(zeros([2, 399]))).toThrow(ShapeError);
+    expect(() => fc.forward([1, 2] as unknown as Tensor)).toThrow(/Linear.forward: expected a Tensor, got \[1,2\]|Linear.forward: expected a Tensor/);
+    for (const bad of [0, -1, 1.5, NaN, 2 ** 31, '3']) {
+      expect(() => new nn.Linear(bad as number, 2), String(bad)).toThrow(/Linear: inFeatures must be an integer in \[1, 2\^28\]/);
+      expect(() => new nn.Linear(2, bad as number), String(bad)).toThrow(/Linear: outFeatures must be an integer in \[1, 2\^28\]/);
+    }
+    expect(() => new nn.Linear(2 ** 16, 2 ** 16)).toThrow(/65536 x 65536 has 4294967296 elements, more than the 2\^29 supported/);
+    expect(() => new nn.Linear(2, 2, { bias: 1 as unknown as boolean })).toThrow(/bias must be a boolean, got 1/);
+    fc.dispose(); nb.dispose();
+  }));
+
+  it('Linear and the pooling layers free everything they allocate, also when construction fails', () => {
+    const before = memory().bytes;
+    for (let i = 0; i < 3; i++) {
+      const net = new nn.Sequential(new nn.Linear(10, 5), new nn.MaxPool2d(2), new nn.AvgPool2d(2), new nn.AdaptiveAvgPool2d(1));
+      net.dispose();
+      expect(() => new nn.MaxPool2d(2, { padding: 2 })).toThrow();
+    }
+    expect(memory().bytes).toBe(before);
+  });
+
+  it('the pooling layers run their op with their options; bad options are refused when the layer is made', () => tidy(() => {
+    const x = randn([2, 3, 9, 10], { seed: 4 });
+    const same = (a: Tensor, b: Tensor) => expect(Array.from(a.data())).toEqual(Array.from(b.data()));
+    same(new nn.MaxPool2d(3, { stride: 2, padding: 1, dilation: 2, ceilMode: true }).forward(x), x.maxPool2d(3, { stride: 2, padding: 1, dilation: 2, ceilMode: true }));
+    same(new nn.MaxPool2d([2, 3]).forward(x), x.maxPool2d([2, 3]));
+    same(new nn.AvgPool2d(2, { stride: 1, padding: 1, countIncludePad: false }).forward(x), x.avgPool2d(2, { stride: 1, padding: 1, countIncludePad: false }));
+    same(new nn.AvgPool2d(3, { divisorOverride: 2, ceilMode: true }).forward(x), x.avgPool2d(3, { divisorOverride: 2, ceilMode: true }));
+    same(new nn.AdaptiveAvgPool2d([null, 2]).forward(x), x.adaptiveAvgPool2d([null, 2]));
+    expect(new nn.AdaptiveAvgPool2d(1).forward(x).shape).toEqual([2, 3, 1, 1]);
+    // Each error names the layer and the value.
+    expect(() => new nn.MaxPool2d(0)).toThrow(/^MaxPool2d: kernelSize must be a positive integer or a pair of them, got 0/);
+    expect(() => new nn.MaxPool2d(2, { padding: 2 })).toThrow(/^MaxPool2d: padding \[2, 2\] must be at most half the kernelSize \[2, 2\]/);
+    expect(() => new nn.MaxPool2d(2, { stride: [1, 2, 3] as unknown as number })).toThrow(/^MaxPool2d: stride must be a positive integer or a pair of them, got \[1, 2, 3\]/);
+    expect(() => new nn.MaxPool2d(2, { dilation: 2 ** 31 })).toThrow(RangeError);
+    expect(() => new nn.MaxPool2d(2, { returnIndices: true } as object)).toThrow(/returnIndices is not a layer option/);
+    expect(() => new nn.MaxPool2d(2, 'x' as unknown as object)).toThrow(/^MaxPool2d: options must be an object, got 'x'|^MaxPool2d: options must be an object/);
+    expect(() => new nn.AvgPool2d(2, { divisorOverride: 0 })).toThrow(/^AvgPool2d: divisorOverride must not be 0/);
+    expect(() => new nn.AvgPool2d(2, { ceilMode: 'yes' as unknown as boolean })).toThrow(/^AvgPool2d: ceilMode/);
+    expect(() => new nn.AdaptiveAvgPool2d(-1)).toThrow(/^AdaptiveAvgPool2d: outputSize must be a non-negative integer or a pair of them/);
+    expect(() => new nn.AdaptiveAvgPool2d([1, 2, 3] as unknown as number)).toThrow(/^AdaptiveAvgPool2d: outputSize .* got \[1, 2, 3\]/);
+    expect(() => new nn.MaxPool2d(2).forward(zeros([4, 4]))).toThrow(ShapeError);
+  }));
+
+  it('Softmax and LogSoftmax: over their dim, refusing a missing or fractional dim', () => tidy(() => {
+    const x = randn([3, 5], { seed: 2 });
+    expect(Array.from(new nn.Softmax(1).forward(x).data())).toEqual(Array.from(x.softmax(1).data()));
+    expect(Array.from(new nn.LogSoftmax(0).forward(x).data())).toEqual(Array.from(x.logSoftmax(0).data()));
+    expect(() => new (nn.Softmax as unknown as new () => nn.Module)()).toThrow(/Softmax: dim must be an integer, got undefined/);
+    expect(() => new nn.LogSoftmax(0.5)).toThrow(/LogSoftmax: dim must be an integer, got 0.5/);
+    expect(() => new nn.Softmax(2).forward(x)).toThrow(RangeError);
+  }));
+
+  it("the book's LeNet: shapes layer by layer, one training step lowers the loss", () => tidy(() => {
+    manualSeed(0);
+    const net = new nn.Sequential(
+      new nn.Conv2d(1, 6, 5, { padding: 2 }), new nn.Sigmoid(), new nn.AvgPool2d(2, { stride: 2 }),
+      new nn.Conv2d(6, 16, 5), new nn.Sigmoid(), new nn.AvgPool2d(2, { stride: 2 }), new nn.Flatten(),
+      new nn.Linear(16 * 5 * 5, 120), new nn.Sigmoid(), new nn.Linear(120, 84), new nn.Sigmoid(), new nn.Linear(84, 10));
+    const shapes: number[][] = [];
+    let h = randn([8, 1, 28, 28], { seed: 1 });
+    const x = h;
+    for (const m of net.children()) { h = m.forward(h); shapes.push([...h.shape]); }
+    expect(shapes).toEqual([[8, 6, 28, 28], [8, 6, 28, 28], [8, 6, 14, 14], [8, 16, 10, 10], [8, 16, 10, 10], [8, 16, 5, 5],
+      [8, 400], [8, 120], [8, 120], [8, 84], [8, 84], [8, 10]]);
+    const labels = [0, 1, 2, 3, 4, 5, 6, 7];
+    const opt = new optim.SGD(net.parameters(), { lr: 0.9 });
+    const loss0 = nn.crossEntropy(net.forward(x), labels);
+    loss0.backward();
+    opt.step();
+    const loss1 = nn.crossEntropy(net.forward(x), labels);
+    expect(loss1.item()).toBeLessThan(loss0.item());
+    opt.dispose(); net.dispose();
+  }));
 });
 
 describe('nn.init', () => {

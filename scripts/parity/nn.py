@@ -96,5 +96,9 @@ other = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1, dilation=2, bias=F
     nn.BatchNorm2d(4, momentum=None, affine=False, track_running_stats=False), nn.Flatten(2, 3), nn.Conv2d(4, 4, (3, 1), groups=2),
     nn.Conv2d(4, 4, 3, padding='same'), nn.Identity(), nn.Sequential(nn.Sigmoid(), nn.Conv2d(2, 2, 1)))
 cases.append({'name': 'print layers', 'printed': str(other), 'names': [k for k, _ in other.state_dict().items()]})
+more = nn.Sequential(nn.MaxPool2d(2), nn.MaxPool2d((2, 3), stride=1, padding=(1, 0), dilation=2, ceil_mode=True), nn.AvgPool2d(3),
+    nn.AvgPool2d((2, 2), stride=(1, 2), padding=1, ceil_mode=True, count_include_pad=False, divisor_override=3),
+    nn.AdaptiveAvgPool2d((None, 1)), nn.AdaptiveAvgPool2d(1), nn.Softmax(1), nn.LogSoftmax(dim=-1), nn.Linear(3, 4, bias=False))
+cases.append({'name': 'print pooling and linear', 'printed': str(more), 'names': [k for k, _ in more.state_dict().items()]})
 
 write('nn', cases)

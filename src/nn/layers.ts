@@ -3,6 +3,7 @@ import { ShapeError, fmtShape } from '../errors';
 import { relu, sigmoid, tanh, mul } from '../ops/elementwise';
 import { leakyRelu } from '../ops/activation';
 import { flatten } from '../ops/shape';
+import { logSoftmax, softmax } from '../ops/softmax';
 import { Rng, rngFor } from '../random';
 import { Tensor, empty, zeros } from '../tensor';
 import { Module } from './module';
@@ -92,6 +93,36 @@ export class Sigmoid extends Module {
 /** tanh(x), as `torch.nn.Tanh`. */
 export class Tanh extends Module {
   forward(x: Tensor): Tensor { return tanh(layerInput(x, 'Tanh')); }
+}
+
+function dimArg(dim: unknown, layer: string): number {
+  if (typeof dim !== 'number' || !Number.isInteger(dim)) throw new TypeError(`${layer}: dim must be an integer, got ${describe(dim)}`);
+  return dim;
+}
+
+/**
+ * softmax over `dim`, as `torch.nn.Softmax` (the dim is required: PyTorch's
+ * implicit choice is deprecated).
+ *
+ * @example
+ * new nn.Softmax(1).forward(tensor([[0, Math.log(3)]])).toArray(); // [[0.25, 0.75]]
+ */
+export class Softmax extends Module {
+  constructor(readonly dim: number) { super(); dimArg(dim, 'Softmax'); }
+  forward(x: Tensor): Tensor { return softmax(layerInput(x, 'Softmax'), this.dim); }
+  protected override extraRepr(): string { return `dim=${this.dim}`; }
+}
+
+/**
+ * log(softmax(x)) over `dim`, computed stably, as `torch.nn.LogSoftmax`.
+ *
+ * @example
+ * new nn.LogSoftmax(-1).forward(tensor([[0, 0]])).toArray(); // [[-0.6931…, -0.6931…]]
+ */
+export class LogSoftmax extends Module {
+  constructor(readonly dim: number) { super(); dimArg(dim, 'LogSoftmax'); }
+  forward(x: Tensor): Tensor { return logSoftmax(layerInput(x, 'LogSoftmax'), this.dim); }
+  protected override extraRepr(): string { return `dim=${this.dim}`; }
 }
 
 /** Options of `Dropout`. */

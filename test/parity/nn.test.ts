@@ -155,3 +155,36 @@ describe('optimizer and scheduler state dicts', () => {
     opt.dispose(); p.dispose(); q.dispose();
   });
 });
+
+describe("PyTorch parity: a model's printed form and names", () => {
+  beforeAll(async () => { await init({ threads: 1, replace: true }); });
+  const printed = (name: string) => cases.find((c) => c.name === name) as unknown as { printed: string; names: string[] };
+  // PyTorch's state_dict order: each module's parameters, then its buffers, modules in order.
+  const names = (m: nn.Module) => m.namedModules().flatMap(([prefix, sub]) => [...sub.namedParameters(), ...sub.namedBuffers()]
+    .filter(([n]) => !n.includes('.')).map(([n]) => (prefix ? `${prefix}.${n}` : n)));
+  const check = (m: nn.Module, name: string) => {
+    const want = printed(name);
+    expect(String(m)).toBe(want.printed);
+    expect(names(m)).toEqual(want.names);
+    m.dispose();
+  };
+
+  it("the book's LeNet", () => check(new nn.Sequential(
+    new nn.Conv2d(1, 6, 5, { padding: 2 }), new nn.Sigmoid(), new nn.AvgPool2d(2, { stride: 2 }),
+    new nn.Conv2d(6, 16, 5), new nn.Sigmoid(), new nn.AvgPool2d(2, { stride: 2 }), new nn.Flatten(),
+    new nn.Linear(16 * 5 * 5, 120), new nn.Sigmoid(), new nn.Linear(120, 84), new nn.Sigmoid(), new nn.Linear(84, 10),
+  ), 'print LeNet'));
+
+  it('every layer kind and option that changes the print', () => check(new nn.Sequential(
+    new nn.Conv2d(3, 8, 3, { stride: 2, padding: 1, dilation: 2, bias: false, paddingMode: 'reflect' }), new nn.BatchNorm2d(8), new nn.ReLU(),
+    new nn.LeakyReLU(0.2), new nn.Dropout(0.3), new nn.Tanh(), new nn.LayerNorm([4, 5], { eps: 1e-6, elementwiseAffine: false }),
+    new nn.BatchNorm2d(4, { momentum: null, affine: false, trackRunningStats: false }), new nn.Flatten(2, 3), new nn.Conv2d(4, 4, [3, 1], { groups: 2 }),
+    new nn.Conv2d(4, 4, 3, { padding: 'same' }), new nn.Identity(), new nn.Sequential(new nn.Sigmoid(), new nn.Conv2d(2, 2, 1)),
+  ), 'print layers'));
+
+  it('pooling, softmax and linear layers', () => check(new nn.Sequential(
+    new nn.MaxPool2d(2), new nn.MaxPool2d([2, 3], { stride: 1, padding: [1, 0], dilation: 2, ceilMode: true }), new nn.AvgPool2d(3),
+    new nn.AvgPool2d([2, 2], { stride: [1, 2], padding: 1, ceilMode: true, countIncludePad: false, divisorOverride: 3 }),
+    new nn.AdaptiveAvgPool2d([null, 1]), new nn.AdaptiveAvgPool2d(1), new nn.Softmax(1), new nn.LogSoftmax(-1), new nn.Linear(3, 4, { bias: false }),
+  ), 'print pooling and linear'));
+});
