@@ -14,3 +14,4 @@ export * as nn from './nn/index';
 export * as optim from './optim/index';
 export { fit, type FitOptions, type Model, type LossSpec } from './train';
 export * from './data/index';
+export * as models from './models';
