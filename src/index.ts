@@ -12,6 +12,9 @@ export { formatTensor } from './format';
 export type { ConvGeometry, BuildKind } from './backend/backend';
 export * as nn from './nn/index';
 export * as optim from './optim/index';
-export { fit, type FitOptions, type Model, type LossSpec } from './train';
+export {
+  fit, evaluate, predict, type FitOptions, type FitLoaderOptions, type FitResult, type EpochLogs, type BatchLogs,
+  type EvaluateOptions, type Model, type LossSpec, type Metric,
+} from './train';
 export * from './data/index';
 export * as models from './models';

@@ -6,7 +6,7 @@ import { clamp, mul } from '../ops/elementwise';
 import { sum } from '../ops/reduce';
 import { permute } from '../ops/shape';
 import { narrow, unsqueeze } from '../ops/shape_ops';
-import { tensor, type Tensor } from '../tensor';
+import { Tensor, tensor } from '../tensor';
 
 /** Pixels with their size: an ImageData or bytes with `width`, `height` and `channels` (1, 3 or 4). */
 export interface Pixels { data: Uint8Array | Uint8ClampedArray; width: number; height: number; channels?: 1 | 3 | 4 }
@@ -89,7 +89,11 @@ export interface ImageDataLike { data: Uint8ClampedArray; width: number; height:
  */
 export function toImageData(x: Tensor, opts: { scale?: boolean } = {}): ImageDataLike {
   const fn = 'toImageData';
-  const scale = opts?.scale ?? true;
+  if (!(x instanceof Tensor)) throw new TypeError(`${fn}: expected a Tensor, got ${describe(x)}`);
+  x.check(fn);
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object, got ${describe(opts)}`);
+  const scale = opts.scale ?? true;
+  if (typeof scale !== 'boolean') throw new TypeError(`${fn}: scale must be a boolean, got ${describe(scale)}`);
   let shape = x.shape;
   if (shape.length === 4 && shape[0] === 1) shape = shape.slice(1);
   if (shape.length === 2) shape = [1, ...shape];
