@@ -215,7 +215,7 @@ function fitBatch(model: Model, x: Tensor, y: Tensor, opts: FitOptions): { loss:
   if (opts.progress !== undefined && opts.log !== undefined) throw new TypeError(`${fn}: give either progress or log (its former name), not both`);
   const log = opts.progress ?? opts.log, onEpoch = opts.onEpoch;
   if (log !== undefined && typeof log !== 'boolean' && typeof log !== 'function' && !(typeof log === 'number' && Number.isInteger(log) && log >= 1)) {
-    throw new RangeError(`${fn}: progress must be true, a positive integer or a function, got ${describe(log)}`);
+    throw new RangeError(`${fn}: ${opts.log !== undefined ? 'log' : 'progress'} must be true, a positive integer or a function, got ${describe(log)}`);
   }
   if (onEpoch !== undefined && typeof onEpoch !== 'function') throw new TypeError(`${fn}: onEpoch must be a function, got ${describe(onEpoch)}`);
   const optimizer = optimizerOf(model, opts, fn, 1e-3);

@@ -48,7 +48,7 @@ const isNode = () => typeof process !== 'undefined' && !!process.versions?.node 
 /** Decompresses gzip bytes (Node's zlib, or the browser's DecompressionStream); other bytes pass through. */
 export async function gunzipIfNeeded(bytes: Uint8Array): Promise<Uint8Array> {
   if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
-  if (isNode()) {
+  if (typeof process !== 'undefined' && !!process.versions?.node && isNode()) {
     const specifier = 'node:zlib';
     const zlib = (await import(/* @vite-ignore */ specifier)) as typeof import('node:zlib');
     return new Uint8Array(zlib.gunzipSync(bytes));
@@ -66,7 +66,7 @@ async function bytesOf(src: IdxSource): Promise<Uint8Array> {
   if (src instanceof ArrayBuffer) return new Uint8Array(src);
   if (typeof Response !== 'undefined' && src instanceof Response) return new Uint8Array(await src.arrayBuffer());
   const s = String(src);
-  if (isNode() && !/^(https?|file|blob|data):/.test(s)) {
+  if (typeof process !== 'undefined' && !!process.versions?.node && isNode() && !/^(https?|file|blob|data):/.test(s)) {
     const specifier = 'node:fs/promises';
     const fs = (await import(/* @vite-ignore */ specifier)) as typeof import('node:fs/promises');
     return new Uint8Array(await fs.readFile(s));
