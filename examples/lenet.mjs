@@ -116,7 +116,7 @@ const { history } = await fit(net, loader, {
   onEpoch: (epoch, logs) => {
     scheduler?.step();
     trainSeconds += logs.seconds;
-    console.log(`epoch ${String(epoch).padStart(2)}  loss ${logs.loss.toFixed(3)}, train acc ${logs.accuracy.toFixed(3)}, test acc ${logs.valAccuracy.toFixed(3)}  ${logs.seconds.toFixed(1)} s`);
+    console.log(`epoch ${String(epoch).padStart(2)}  loss ${logs.loss.toFixed(3)}, train acc ${logs.accuracy.toFixed(3)}, test loss ${logs.valLoss.toFixed(3)}, test acc ${logs.valAccuracy.toFixed(3)}  ${logs.seconds.toFixed(1)} s`);
   },
 });
 const last = history.at(-1);
