@@ -6,7 +6,7 @@ export {
 } from './tensor';
 export * from './ops/index';
 export { backward } from './autograd';
-export { manualSeed, getRngState, setRngState } from './random';
+export { manualSeed, getRngState, setRngState, type Rng } from './random';
 export { WasmconvError, ShapeError, DisposedError, NotInitializedError, InitError, AutogradError, BackendError } from './errors';
 export { formatTensor } from './format';
 export type { ConvGeometry, BuildKind } from './backend/backend';
