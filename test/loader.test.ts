@@ -3,7 +3,7 @@
 // leave everything else byte for byte.
 import { describe, expect, it } from 'vitest';
 import * as binaries from '../src/backend/wasm/binaries.generated';
-import { decodeBase64, withSharedMemory } from '../src/backend/wasm/loader';
+import { decodeBuild, withSharedMemory } from '../src/backend/wasm/loader';
 
 /** A module importing a function, a table, a global and then a memory (limits given), exporting one function. */
 function synthetic(memoryLimits: number[]): Uint8Array {
@@ -44,9 +44,9 @@ describe('withSharedMemory', () => {
     });
   }
 
-  it('turns every embedded build into a valid shared-memory module with the same exports', () => {
+  it('turns every embedded build into a valid shared-memory module with the same exports', async () => {
     for (const name of ['simd', 'relaxed', 'nosimd', 'debug'] as const) {
-      const plain = decodeBase64(binaries[name]);
+      const plain = await decodeBuild(binaries[name]);
       const shared = withSharedMemory(plain);
       if (!WebAssembly.validate(plain as BufferSource)) continue; // relaxed SIMD without the flag
       expect(WebAssembly.validate(shared as BufferSource), name).toBe(true);

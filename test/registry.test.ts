@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KERNELS, LAYOUTS, abiTable } from '../src/backend/registry';
 import * as binaries from '../src/backend/wasm/binaries.generated';
-import { decodeBase64 } from '../src/backend/wasm/loader';
+import { decodeBuild } from '../src/backend/wasm/loader';
 
 describe('the kernel registry', () => {
   it('every kernel family is claimed by an op harness suite', () => {
@@ -28,11 +28,11 @@ describe('the kernel registry', () => {
     for (const k of KERNELS) expect(k.index, k.name).toBe(KERNELS.indexOf(k));
   });
 
-  it('JS and AssemblyScript agree on every constant, op code and parameter offset, in every build', () => {
+  it('JS and AssemblyScript agree on every constant, op code and parameter offset, in every build', async () => {
     const table = abiTable();
     expect(table.length).toBeGreaterThan(100);
     for (const name of ['simd', 'relaxed', 'nosimd', 'debug'] as const) {
-      const bytes = decodeBase64(binaries[name]);
+      const bytes = await decodeBuild(binaries[name]);
       if (!WebAssembly.validate(bytes as BufferSource)) continue; // relaxed SIMD without its flag: the relaxed project checks it
       const memory = new WebAssembly.Memory({ initial: 17 });
       const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { memory } }).exports as Record<string, unknown>;

@@ -92,8 +92,8 @@ export class WasmBackend implements Backend {
 
   static async create(opts: WasmBackendOptions): Promise<WasmBackend> {
     const shared = opts.threads > 1 && opts.build !== 'debug';
-    const build = opts.build ?? bestBuild(shared);
-    if (build !== 'debug' && !buildSupported(build, shared)) {
+    const build = opts.build ?? await bestBuild(shared);
+    if (build !== 'debug' && !(await buildSupported(build, shared))) {
       throw new RangeError(`init: the ${build} build is not supported by this runtime${shared ? ' with shared memory' : ''}`);
     }
     const module = await compileBuild(build, shared);

@@ -77,14 +77,27 @@ export function decodeBase64(s: string): Uint8Array {
   return out;
 }
 
-const bytesCache = new Map<string, Uint8Array>();
-function buildBytes(kind: BuildKind | 'debug', shared: boolean): Uint8Array {
+/**
+ * A build's bytes from its embedded form (gzip, base64), inflated with the
+ * runtime's DecompressionStream (Node 18+ and every current browser).
+ */
+export async function decodeBuild(s: string): Promise<Uint8Array> {
+  const packed = decodeBase64(s);
+  if (typeof DecompressionStream === 'undefined') {
+    throw new Error('wasmconv: this runtime has no DecompressionStream (Node 18+, Chrome 80+, Firefox 113+, Safari 16.4+ have it)');
+  }
+  const stream = new Blob([packed as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+const bytesCache = new Map<string, Promise<Uint8Array>>();
+function buildBytes(kind: BuildKind | 'debug', shared: boolean): Promise<Uint8Array> {
   const key = `${kind}/${shared}`;
   let b = bytesCache.get(key);
   if (!b) {
-    const plain = decodeBase64(BASE64[kind]);
-    b = shared ? withSharedMemory(plain) : plain;
+    b = decodeBuild(BASE64[kind]).then((plain) => (shared ? withSharedMemory(plain) : plain));
     bytesCache.set(key, b);
+    b.catch(() => bytesCache.delete(key));
   }
   return b;
 }
@@ -93,16 +106,16 @@ function buildBytes(kind: BuildKind | 'debug', shared: boolean): Uint8Array {
  * The fastest build this runtime accepts, tested with `WebAssembly.validate`:
  * relaxed SIMD (fused multiply-add), then SIMD, then the scalar build.
  */
-export function bestBuild(shared: boolean): BuildKind {
+export async function bestBuild(shared: boolean): Promise<BuildKind> {
   for (const kind of ['relaxed-simd', 'simd'] as const) {
-    if (WebAssembly.validate(buildBytes(kind, shared) as BufferSource)) return kind;
+    if (WebAssembly.validate(await buildBytes(kind, shared) as BufferSource)) return kind;
   }
   return 'no-simd';
 }
 
 /** Whether this runtime can run `kind` (with shared memory when `shared`). */
-export function buildSupported(kind: BuildKind, shared: boolean): boolean {
-  return WebAssembly.validate(buildBytes(kind, shared) as BufferSource);
+export async function buildSupported(kind: BuildKind, shared: boolean): Promise<boolean> {
+  return WebAssembly.validate(await buildBytes(kind, shared) as BufferSource);
 }
 
 const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
@@ -112,7 +125,7 @@ export function compileBuild(kind: BuildKind | 'debug', shared: boolean): Promis
   const key = `${kind}/${shared}`;
   let m = moduleCache.get(key);
   if (!m) {
-    m = WebAssembly.compile(buildBytes(kind, shared) as BufferSource);
+    m = buildBytes(kind, shared).then((b) => WebAssembly.compile(b as BufferSource));
     moduleCache.set(key, m);
     m.catch(() => moduleCache.delete(key));
   }
