@@ -1,6 +1,7 @@
 // The wasmconv demo page. Plain ES modules, no bundler: the library is the
 // package's ESM build, imported by path.
 import { seeded } from './random.js';
+import { setupLenet } from './lenet.js';
 import {
   init, backendInfo, tensor, ones, corr2d, nn, fit, tidy, memory,
 } from '../dist/index.js';
@@ -14,13 +15,15 @@ const state = {
 window.wasmconvDemo = state;
 
 // One thing at a time: training and the benchmark both drive the engine (the
-// benchmark even replaces the backend), so their buttons take turns.
+// benchmark even replaces the backend), so their buttons take turns. (The LeNet
+// panel trains in a worker with its own engine: its buttons are its own.)
 let queue = Promise.resolve();
+const engineButtons = () => document.querySelectorAll('#learn button, #bench button');
 function exclusive(fn) {
   const run = queue.then(async () => {
-    for (const b of document.querySelectorAll('button')) b.disabled = true;
+    for (const b of engineButtons()) b.disabled = true;
     try { return await fn(); } finally {
-      for (const b of document.querySelectorAll('button')) b.disabled = false;
+      for (const b of engineButtons()) b.disabled = false;
       showMemory();
     }
   });
@@ -472,6 +475,7 @@ async function bench(n, k) {
 // ---------------------------------------------------------------------------
 async function main() {
   $('js-source').textContent = corr2dJS.toString();
+  const lenet = setupLenet(state).catch((e) => fail('lenet', e));
   await init();
   showBackend();
   try { chapter(); } catch (e) { fail('chapter', e); }
@@ -489,6 +493,7 @@ async function main() {
     exclusive(() => bench(Number($('bench-n').value), Number($('bench-k').value))).catch((e) => fail('bench', e));
   });
   await exclusive(() => learn(readLearnParams())).catch((e) => fail('learn', e));
+  await lenet;
   document.body.dataset.ready = 'true';
 }
 

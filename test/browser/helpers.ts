@@ -34,7 +34,8 @@ export async function loadWasmconv(): Promise<Wasmconv> {
 }
 
 export interface Served { port: number; url: string; isolated: boolean; close(): Promise<void> }
-export interface ServeOptions { root?: string; isolated?: boolean; index?: string | null; port?: number }
+/** startServer's options (scripts/serve.mjs); fashionMnist: the directory /data/fashion-mnist/ serves (null: none). */
+export interface ServeOptions { root?: string; isolated?: boolean; index?: string | null; port?: number; fashionMnist?: string | null }
 
 export async function serve(opts: ServeOptions): Promise<Served> {
   const url = pathToFileURL(join(REPO, 'scripts', 'serve.mjs')).href;
