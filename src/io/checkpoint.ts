@@ -188,7 +188,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  * const scheduler = new optim.StepLR(optimizer, { stepSize: 5 }), train = new DataLoader(ds, { batchSize: 64, shuffle: true });
  * restoreCheckpoint(bytes, { model, optimizer, scheduler, loaders: [train] });  // training continues where it stopped
  */
-export function restoreCheckpoint(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, targets: CheckpointTargets): RestoredCheckpoint {
+export function restoreCheckpoint(bytes: Uint8Array | ArrayBufferLike | ArrayBufferView, targets: CheckpointTargets): RestoredCheckpoint {
   const fn = 'restoreCheckpoint';
   checkHost(fn);
   if (targets === null || typeof targets !== 'object' || Array.isArray(targets)) {

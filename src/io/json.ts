@@ -33,7 +33,7 @@ const enum C {
  *
  * @example
  * parseJson('{"a": [1, 2.5], "b": null}');   // Map { 'a' => [1n, 2.5], 'b' => null }
- * parseJson('{"a": 1, "a": 2}');             // JsonSyntaxError: duplicate key "a" at position 9
+ * parseJson('{"a": 1, "a": 2}');             // JsonSyntaxError: duplicate key "a" (first at position 1) at position 9
  */
 export function parseJson(text: string): Json {
   let i = 0;
@@ -130,9 +130,9 @@ export function parseJson(text: string): Json {
     const c = text.charCodeAt(i);
     if (c === C.LBRACE) {
       if (depth >= MAX_DEPTH) fail('nested too deeply');
-      const start = i;
       i++;
       const obj: JsonObject = new Map();
+      const where = new Map<string, number>();
       ws();
       if (text.charCodeAt(i) === C.RBRACE) { i++; return obj; }
       for (;;) {
@@ -140,7 +140,8 @@ export function parseJson(text: string): Json {
         if (text.charCodeAt(i) !== C.QUOTE) unexpected();
         const at = i;
         const key = str();
-        if (obj.has(key)) fail(`duplicate key ${JSON.stringify(key)} in the object that starts at position ${start}`, at);
+        if (where.has(key)) fail(`duplicate key ${JSON.stringify(key)} (first at position ${where.get(key)})`, at);
+        where.set(key, at);
         ws();
         if (text.charCodeAt(i) !== C.COLON) unexpected();
         i++;

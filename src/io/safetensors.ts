@@ -350,10 +350,10 @@ export function decodeSafetensors(src: unknown, fn: string): { tensors: StateDic
  * tidy(() => net.loadStateDict(loadSafetensors(bytes)));
  * const fromUrl = await loadSafetensors(await fetch('/lenet.safetensors'));
  */
-export function loadSafetensors(src: Uint8Array | ArrayBuffer | ArrayBufferView): StateDict;
+export function loadSafetensors(src: Uint8Array | ArrayBufferLike | ArrayBufferView): StateDict;
 export function loadSafetensors(src: Blob | Response): Promise<StateDict>;
-export function loadSafetensors(src: Uint8Array | ArrayBuffer | ArrayBufferView | Blob | Response): StateDict | Promise<StateDict>;
-export function loadSafetensors(src: Uint8Array | ArrayBuffer | ArrayBufferView | Blob | Response): StateDict | Promise<StateDict> {
+export function loadSafetensors(src: Uint8Array | ArrayBufferLike | ArrayBufferView | Blob | Response): StateDict | Promise<StateDict>;
+export function loadSafetensors(src: Uint8Array | ArrayBufferLike | ArrayBufferView | Blob | Response): StateDict | Promise<StateDict> {
   const fn = 'loadSafetensors';
   if (isAsyncSource(src)) return readAll(src).then((b) => decodeSafetensors(b, fn).tensors);
   return decodeSafetensors(src, fn).tensors;
@@ -370,9 +370,9 @@ export function loadSafetensors(src: Uint8Array | ArrayBuffer | ArrayBufferView 
  * h.metadata;                 // { format: 'pt' }
  * h.tensors[0];               // { name: '1.num_batches_tracked', dtype: 'I64', shape: [], dataOffsets: [0, 8] }
  */
-export function readSafetensorsHeader(src: Uint8Array | ArrayBuffer | ArrayBufferView): SafetensorsHeader;
+export function readSafetensorsHeader(src: Uint8Array | ArrayBufferLike | ArrayBufferView): SafetensorsHeader;
 export function readSafetensorsHeader(src: Blob | Response): Promise<SafetensorsHeader>;
-export function readSafetensorsHeader(src: Uint8Array | ArrayBuffer | ArrayBufferView | Blob | Response): SafetensorsHeader | Promise<SafetensorsHeader> {
+export function readSafetensorsHeader(src: Uint8Array | ArrayBufferLike | ArrayBufferView | Blob | Response): SafetensorsHeader | Promise<SafetensorsHeader> {
   const fn = 'readSafetensorsHeader';
   checkHost(fn);
   if (typeof Blob !== 'undefined' && src instanceof Blob) {
@@ -523,7 +523,7 @@ export function encodeSafetensors(entries: ReadonlyArray<readonly [string, Tenso
  * @example
  * const net = models.lenet({ seed: 0 });
  * const bytes = saveSafetensors(net, { metadata: { format: 'pt' } });   // a Uint8Array
- * saveSafetensors({ w: tensor([1, 2]) }).length;                       // 8 + 64 + 8
+ * saveSafetensors({ w: tensor([1, 2]) }).length;                       // 72: 8, a 56-byte header, 8 bytes of data
  */
 export function saveSafetensors(src: Module | StateDict | ReadonlyMap<string, Tensor>, opts: SaveSafetensorsOptions = {}): Uint8Array {
   const fn = 'saveSafetensors';
