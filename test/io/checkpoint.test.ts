@@ -255,6 +255,14 @@ describe('checkpoint contents and errors', () => {
       expect(everything(other)).toEqual(state);
       expect(memory()).toEqual(mem);
     }
+    // The optimizer's own checks (here: another number of parameter groups) come before any change too.
+    const grouped = new optim.AdamW([{ params: other.model.parameters().slice(0, 2) }, { params: other.model.parameters().slice(2) }]);
+    let groupsError: unknown;
+    try { restoreCheckpoint(bytes, { model: other.model, optimizer: grouped, scheduler: other.scheduler, loaders: { train: other.loader } }); } catch (e) { groupsError = e; }
+    expect(groupsError).toBeInstanceOf(RangeError);
+    expect((groupsError as Error).message).toBe('AdamW.loadStateDict: the state dict has 1 parameter groups, the optimizer 2');
+    expect(everything(other)).toEqual(state);
+    expect(memory()).toEqual(mem);
     // A loader position the loader cannot have (a smaller dataset).
     const small = new TensorDataset(ds.x.slice(0, 6), ds.y.slice(0, 6));
     const smallLoader = new DataLoader(small, { batchSize: BATCH });

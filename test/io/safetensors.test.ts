@@ -222,6 +222,17 @@ describe('safetensors', () => {
     });
   });
 
+  it('reads headers in any JSON the format allows: escapes, surrogate pairs, whitespace, any key order, unknown fields', () => {
+    tidy(() => {
+      const header = '{ "\\u00e9\\/\\ud83d\\ude00\\"\\\\\\n" : {"data_offsets":[0,4],"shape":[1],"x":[{"y":null}],"dtype":"F32"},\n\t"__metadata__":{"k":"v\\u0000"}}';
+      const bytes = fileOf(header, f32(7));
+      const h = readSafetensorsHeader(bytes);
+      expect(h.tensors).toEqual([{ name: 'é/\u{1F600}"\\\n', dtype: 'F32', shape: [1], dataOffsets: [0, 4] }]);
+      expect(h.metadata).toEqual({ k: 'v\0' });
+      expect(loadSafetensors(bytes)['é/\u{1F600}"\\\n'].item()).toBe(7);
+    });
+  });
+
   it('reads the zero-sized tensors of a file at any offset (offsets sorted as the reference sorts them)', () => {
     tidy(() => {
       const bytes = fileOf('{"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32(1, 2));
