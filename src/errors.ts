@@ -72,10 +72,24 @@ export class StateDictError extends WasmconvError {
   }
 }
 
-/** Bytes that are not a valid safetensors file (the message says what is wrong and where); nothing was allocated. */
+/**
+ * Bytes that are not a valid safetensors file (the message says what is
+ * wrong and where); nothing was allocated.
+ *
+ * @example
+ * loadSafetensors(bytes.subarray(0, 100));
+ * // SafetensorsError: loadSafetensors: the header length is 1208 bytes, past the end of the file (100 bytes, so at most 92)
+ */
 export class SafetensorsError extends WasmconvError {}
 
-/** A checkpoint that does not fit what it is restored into (another optimizer, a missing loader, ...); nothing was changed. */
+/**
+ * A checkpoint that does not fit what it is restored into (another
+ * optimizer, a loader it does not hold, other Dropout layers); nothing was changed.
+ *
+ * @example
+ * restoreCheckpoint(checkpoint({ model, optimizer: adamw }), { model, optimizer: sgd });
+ * // CheckpointError: restoreCheckpoint: the checkpoint holds the state of optimizer AdamW, not of SGD
+ */
 export class CheckpointError extends WasmconvError {}
 
 /** Formats a shape for messages: `[2, 3]`. */

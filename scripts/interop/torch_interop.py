@@ -33,7 +33,7 @@ from torch import nn
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'parity'))
 from common import ROOT, tensor_json  # noqa: E402
 
-OUT = os.path.join(ROOT, 'test', 'fixtures', 'interop')
+OUT = os.path.normpath(os.path.join(ROOT, 'test', 'fixtures', 'interop'))
 
 # The reference implementation's dtype order (increasing alignment).
 ORDER = ['BOOL', 'F4', 'F6_E2M3', 'F6_E3M2', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'F8_E4M3FNUZ',

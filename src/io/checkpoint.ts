@@ -215,12 +215,12 @@ export function restoreCheckpoint(bytes: Uint8Array | ArrayBufferLike | ArrayBuf
   const opt = t.optimizer ? part<OptimizerRecord>(meta, 'optimizer', fn) : undefined;
   if (t.optimizer) {
     if (!isObject(opt) || !Array.isArray(opt.param_groups) || !isObject(opt.state)) return fail('the checkpoint has no optimizer state');
-    if (opt.type !== t.optimizer.name) fail(`the checkpoint holds the state of a ${opt.type} optimizer, not of a ${t.optimizer.name}`);
+    if (opt.type !== t.optimizer.name) fail(`the checkpoint holds the state of optimizer ${opt.type}, not of ${t.optimizer.name}`);
   }
   const sched = t.scheduler ? part<{ type: string; state: SchedulerStateDict }>(meta, 'scheduler', fn) : undefined;
   if (t.scheduler) {
     if (!isObject(sched) || !isObject(sched.state)) return fail('the checkpoint has no scheduler state');
-    if (sched.type !== t.scheduler.name) fail(`the checkpoint holds the state of a ${sched.type} scheduler, not of a ${t.scheduler.name}`);
+    if (sched.type !== t.scheduler.name) fail(`the checkpoint holds the state of scheduler ${sched.type}, not of ${t.scheduler.name}`);
     const now = t.scheduler.stateDict() as Record<string, unknown>, saved = sched.state as Record<string, unknown>;
     for (const [k, v] of Object.entries(now)) {
       if (k === 'last_epoch' || k === 'base_lrs' || k === '_last_lr') continue;

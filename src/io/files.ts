@@ -9,8 +9,9 @@ import { loadSafetensors, saveSafetensors, type SaveSafetensorsOptions } from '.
 
 type Fs = typeof import('node:fs/promises');
 
+/** A path, or a file URL (a `URL` or a `file:` string) as a URL, which node:fs takes as it is. */
 function pathArg(path: unknown, fn: string): string | URL {
-  if (typeof path === 'string' && path.length > 0) return path;
+  if (typeof path === 'string' && path.length > 0) return path.startsWith('file:') ? new URL(path) : path;
   if (typeof URL !== 'undefined' && path instanceof URL) return path;
   throw new TypeError(`${fn}: path must be a non-empty string or a URL, got ${describe(path)}`);
 }
@@ -27,11 +28,11 @@ async function nodeFs(fn: string): Promise<Fs> {
 /** Writes bytes to a sibling temporary file, then renames it over `path`: a reader never sees half a file. */
 async function writeAtomically(path: string | URL, bytes: Uint8Array, fn: string): Promise<void> {
   const fs = await nodeFs(fn);
-  const target = typeof path === 'string' ? path : decodeURIComponent(path.pathname);
-  const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const suffix = `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const tmp = typeof path === 'string' ? path + suffix : new URL(path.href + suffix);
   try {
     await fs.writeFile(tmp, bytes);
-    await fs.rename(tmp, target);
+    await fs.rename(tmp, path);
   } catch (e) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw e;

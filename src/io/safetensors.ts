@@ -30,7 +30,7 @@ const BYTES: Record<SafetensorsDtype, number> = {
 };
 const READABLE = Object.keys(BYTES).join(', ');
 
-/** Largest header the reference implementation reads (100 MB). */
+/** Largest header the reference implementation reads, in bytes (100 MB); larger ones are refused. @example MAX_HEADER_BYTES; // 100000000 */
 export const MAX_HEADER_BYTES = 100_000_000;
 
 /** One tensor's entry in a safetensors header. */
@@ -65,7 +65,7 @@ function define<T>(o: Record<string, T>, k: string, v: T): void {
   Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
-/** Orders strings by code point, as the reference implementation orders names (Rust compares UTF-8 bytes). */
+/** @internal Orders strings by code point, as the reference implementation orders names (Rust compares UTF-8 bytes). */
 export function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {

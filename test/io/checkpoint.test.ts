@@ -233,8 +233,8 @@ describe('checkpoint contents and errors', () => {
     const plain = saveSafetensors(other.model);
     const partial = checkpoint({ model: other.model });
     const cases: Array<[Uint8Array, Parameters<typeof restoreCheckpoint>[1], RegExp]> = [
-      [bytes, { model: other.model, optimizer: sgd }, /^restoreCheckpoint: the checkpoint holds the state of a AdamW optimizer, not of a SGD$/],
-      [bytes, { scheduler: cosine }, /^restoreCheckpoint: the checkpoint holds the state of a StepLR scheduler, not of a CosineAnnealingLR$/],
+      [bytes, { model: other.model, optimizer: sgd }, /^restoreCheckpoint: the checkpoint holds the state of optimizer AdamW, not of SGD$/],
+      [bytes, { scheduler: cosine }, /^restoreCheckpoint: the checkpoint holds the state of scheduler StepLR, not of CosineAnnealingLR$/],
       [bytes, { scheduler: stepLR }, /^restoreCheckpoint: the scheduler's step_size is 2 in the checkpoint and 3 here$/],
       [bytes, { loaders: [other.loader] }, /^restoreCheckpoint: the checkpoint has no state for loader "0" \(it has "train"\)$/],
       [bytes, { model: noDropout }, /^restoreCheckpoint: the model's modules with generators of their own \(Dropout\) are none, the checkpoint's "5"$/],

@@ -283,7 +283,7 @@ describe('safetensors', () => {
       expect(readdirSync(dir)).toEqual(['net.safetensors']);
       expect(Buffer.compare(readFileSync(path), Buffer.from(saveSafetensors(net, { metadata: { format: 'pt' } })))).toBe(0);
       const before = memory();
-      for (const src of [path, pathToFileURL(path)]) {
+      for (const src of [path, pathToFileURL(path), pathToFileURL(path).href]) {
         const dict = await load(src);
         const other = models.lenetModern({ seed: 1 });
         other.loadStateDict(dict);
@@ -292,8 +292,16 @@ describe('safetensors', () => {
         other.dispose();
       }
       expect(memory()).toEqual(before);
-      await save(tidy(() => ({ w: tensor([1]) })), pathToFileURL(join(dir, 'w.safetensors')));
-      expect((await load(join(dir, 'w.safetensors'))).w.item()).toBe(1);
+      const w = tidy(() => ({ w: tensor([1]) }));
+      await save(w, pathToFileURL(join(dir, 'w é.safetensors')));
+      await save(w, pathToFileURL(join(dir, 'w2.safetensors')).href);
+      expect(readdirSync(dir).sort()).toEqual(['net.safetensors', 'w é.safetensors', 'w2.safetensors'].sort());
+      for (const name of ['w é.safetensors', 'w2.safetensors']) {
+        const d = await load(join(dir, name));
+        expect(d.w.item()).toBe(1);
+        d.w.dispose();
+      }
+      w.w.dispose();
       net.dispose();
     });
 
