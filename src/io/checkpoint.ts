@@ -231,7 +231,7 @@ export function restoreCheckpoint(bytes: Uint8Array | ArrayBufferLike | ArrayBuf
     }
   }
   const rngs = part<{ global: number[]; modules?: Record<string, number[]> }>(meta, 'rng', fn);
-  if (!isObject(rngs)) fail('the checkpoint has no generator states');
+  if ((restoreRng || t.model) && !isObject(rngs)) fail('the checkpoint has no generator states');
   const globalRng = restoreRng ? Rng.fromState(rngs!.global, `${fn}: the global generator`) : null;
   const moduleRestores: Array<[Module & { _rng: Rng }, Rng]> = [];
   if (t.model) {

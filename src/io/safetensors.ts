@@ -134,7 +134,6 @@ export function parseHeader(bytes: Uint8Array, fileLength: number, fn: string): 
   if (!(root instanceof Map)) return bad('the header must be a JSON object');
   let metadata: Record<string, string> | null = null;
   const tensors: SafetensorsTensorInfo[] = [];
-  const sizes: number[] = [];
   for (const [name, entry] of root) {
     if (name === '__metadata__') {
       if (entry === null) continue;
@@ -174,7 +173,6 @@ export function parseHeader(bytes: Uint8Array, fileLength: number, fn: string): 
     const dataLength = BigInt(fileLength - 8 - n);
     if (e > dataLength) bad(`${what}: data_offsets [${b}, ${e}] run past the end of the data (${dataLength} bytes)`);
     tensors.push({ name, dtype: dtype as SafetensorsDtype, shape: dims.map(Number), dataOffsets: [Number(b), Number(e)] });
-    sizes.push(Number(size));
   }
   // The data buffer must be covered exactly: tensors back to back from 0 to its end, no holes, no overlaps.
   const order = tensors.map((_, i) => i).sort((x, y) => tensors[x].dataOffsets[0] - tensors[y].dataOffsets[0] || tensors[x].dataOffsets[1] - tensors[y].dataOffsets[1]);
@@ -206,8 +204,11 @@ function jsonKind(v: Json | undefined): string {
   return String(v);
 }
 
+/** A short array of numbers as written (a number with a fraction or an exponent shows as one: 2.0), else its kind. */
 function jsonText(v: Json | undefined): string {
-  if (Array.isArray(v) && v.length <= 40 && v.every((x) => typeof x === 'bigint' || typeof x === 'number')) return `[${v.join(', ')}]`;
+  if (Array.isArray(v) && v.length <= 40 && v.every((x) => typeof x === 'bigint' || typeof x === 'number')) {
+    return `[${v.map((x) => (typeof x === 'number' && Number.isInteger(x) ? `${x}.0` : String(x))).join(', ')}]`;
+  }
   return jsonKind(v);
 }
 

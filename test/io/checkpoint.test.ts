@@ -244,6 +244,8 @@ describe('checkpoint contents and errors', () => {
       [checkpoint({ optimizer: other.optimizer }), { model: other.model }, /^restoreCheckpoint: the checkpoint has no model$/],
       [plain, { model: other.model }, /^restoreCheckpoint: these bytes are a safetensors file but not a checkpoint \(no "wasmconv.checkpoint" metadata\); load a state dict with loadSafetensors$/],
       [saveSafetensors({}, { metadata: { 'wasmconv.checkpoint': '7' } }), {}, /^restoreCheckpoint: checkpoint format "7" is not supported \(this version reads 1\)$/],
+      [saveSafetensors({}, { metadata: { 'wasmconv.checkpoint': '1', optimizer: '{"type"' } }), { optimizer: other.optimizer }, /^restoreCheckpoint: the checkpoint's optimizer metadata is not valid JSON: /],
+      [saveSafetensors({}, { metadata: { 'wasmconv.checkpoint': '1' } }), {}, /^restoreCheckpoint: the checkpoint has no generator states$/],
     ];
     const state = everything(other);
     const mem = memory();
@@ -255,6 +257,10 @@ describe('checkpoint contents and errors', () => {
       expect(everything(other)).toEqual(state);
       expect(memory()).toEqual(mem);
     }
+    // A generator state that is not one: Rng's TypeError, before any change.
+    const badRng = saveSafetensors({}, { metadata: { 'wasmconv.checkpoint': '1', rng: '{"global":[0,0,0,0]}' } });
+    expect(() => restoreCheckpoint(badRng, {})).toThrow(/^restoreCheckpoint: the global generator: a generator state is four 32-bit unsigned integers, not all 0, got \[0,0,0,0\]$/);
+    expect(everything(other)).toEqual(state);
     // The optimizer's own checks (here: another number of parameter groups) come before any change too.
     const grouped = new optim.AdamW([{ params: other.model.parameters().slice(0, 2) }, { params: other.model.parameters().slice(2) }]);
     let groupsError: unknown;
