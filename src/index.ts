@@ -18,3 +18,4 @@ export {
 } from './train';
 export * from './data/index';
 export * as models from './models';
+export * from './io/index';

@@ -1,5 +1,30 @@
 import { describe } from '../engine';
-import { Tensor } from '../tensor';
+import { StateDictError, fmtShape, type ShapeMismatch } from '../errors';
+import { Tensor, view } from '../tensor';
+
+/**
+ * A state dict: PyTorch's dotted names (`0.weight`, `1.running_mean`) to
+ * tensors, as a plain object whose keys are in PyTorch's order (each module in
+ * pre-order: its parameters, then its buffers, then its children). A plain
+ * object rather than a Map, so that `dict['0.weight']`, `Object.keys` and
+ * `tidy` (which keeps the tensors of a returned object) work as expected;
+ * `loadStateDict` also takes a Map.
+ */
+export type StateDict = Record<string, Tensor>;
+
+/** Options of `Module.loadStateDict`. */
+export interface LoadStateDictOptions {
+  /** Refuse missing and unexpected keys (default true, as PyTorch). Shape mismatches are refused either way. */
+  strict?: boolean;
+}
+
+/** What `Module.loadStateDict` reports, as PyTorch's `load_state_dict` (empty lists after a strict load). */
+export interface LoadStateDictResult {
+  /** Keys of the model that the state dict lacks (left as they were). */
+  missingKeys: string[];
+  /** Keys of the state dict that the model lacks (ignored). */
+  unexpectedKeys: string[];
+}
 
 /**
  * The base of every layer and model, as `torch.nn.Module`.
@@ -111,6 +136,148 @@ export abstract class Module {
 
   /** Every buffer. */
   buffers(): Tensor[] { return this.namedBuffers().map(([, t]) => t); }
+
+  /**
+   * The module's parameters and buffers (BatchNorm's `running_mean`,
+   * `running_var`, `num_batches_tracked`) by PyTorch's dotted names and in
+   * PyTorch's order: each module in pre-order, its parameters, then its
+   * buffers, then its children; a shared module or parameter appears under
+   * every name it has, as in PyTorch (`namedParameters` lists it once).
+   *
+   * Ownership: each value is a new tensor viewing the same memory as the
+   * model's (no copy; detached, not requiring grad), as PyTorch's `state_dict()`
+   * values share storage with the model. Writing into one (`assign`) changes the
+   * model. The caller owns the views: dispose them (or make the dict inside
+   * `tidy`); disposing one never frees the model's tensor, and a view keeps its
+   * memory alive after the model is disposed.
+   *
+   * @example
+   * const net = new nn.Sequential(new nn.Conv2d(1, 6, 5), new nn.BatchNorm2d(6));
+   * tidy(() => Object.keys(net.stateDict()));
+   * // ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked']
+   * tidy(() => net.stateDict()['0.weight'].shape); // [6, 1, 5, 5]
+   */
+  stateDict(): StateDict {
+    const fn = 'stateDict';
+    const entries = this.stateEntries();
+    for (const [k, t] of entries) t.check(`${fn}: ${k}`);
+    const out: StateDict = {};
+    const made: Tensor[] = [];
+    try {
+      for (const [k, t] of entries) {
+        const v = view(t, t.shape, t.size);
+        made.push(v);
+        // An own property even for a name such as __proto__.
+        Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      }
+    } catch (e) {
+      for (const v of made) v.dispose();
+      throw e;
+    }
+    return out;
+  }
+
+  /**
+   * Copies a state dict's values into this module's parameters and buffers,
+   * as PyTorch's `load_state_dict`: values must have the model's shapes
+   * (Linear's weight is (out, in) as in PyTorch, so no transposes; a 0-d
+   * tensor also takes a one-element 1-d value, as PyTorch does for old files).
+   * Every key is checked before anything is copied: with `strict` (the
+   * default) missing and unexpected keys, and in any mode shape mismatches,
+   * are reported together in one `StateDictError` that lists them, and the
+   * model is left unchanged. Without `strict`, what matches is loaded and the
+   * missing and unexpected keys are returned. The values are read, never
+   * modified, and stay the caller's.
+   *
+   * @example
+   * const a = models.lenet({ seed: 0 }), b = models.lenet({ seed: 1 });
+   * tidy(() => b.loadStateDict(a.stateDict()));         // { missingKeys: [], unexpectedKeys: [] }; b now computes as a
+   * tidy(() => b.loadStateDict({ '0.bias': zeros([6]) }, { strict: false }));
+   * // { missingKeys: ['0.weight', '3.weight', ...], unexpectedKeys: [] }
+   * b.loadStateDict({ '0.bias': zeros([5]) });
+   * // StateDictError: loadStateDict: error(s) in loading the state dict for Sequential:
+   * //   Missing key(s) in state_dict: "0.weight", ...
+   * //   size mismatch for 0.bias: copying a param with shape [5] from checkpoint, the shape in current model is [6].
+   */
+  loadStateDict(dict: StateDict | ReadonlyMap<string, Tensor>, opts: LoadStateDictOptions = {}): LoadStateDictResult {
+    const fn = 'loadStateDict';
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object, got ${describe(opts)}`);
+    const strict = opts.strict ?? true;
+    if (typeof strict !== 'boolean') throw new TypeError(`${fn}: strict must be a boolean, got ${describe(strict)}`);
+    const plan = this._planLoad(dict, strict, fn);
+    plan.commit();
+    return { missingKeys: plan.missingKeys, unexpectedKeys: plan.unexpectedKeys };
+  }
+
+  /**
+   * @internal `loadStateDict` in two steps: every check (throwing as it
+   * does), then `commit()`, which copies the values in and cannot fail. A
+   * checkpoint checks the model before it changes anything else.
+   */
+  _planLoad(dict: unknown, strict: boolean, fn: string): LoadStateDictResult & { commit(): void } {
+    let given: Array<[unknown, unknown]>;
+    if (dict instanceof Map) given = [...dict.entries()];
+    else if (dict !== null && typeof dict === 'object' && !Array.isArray(dict) && !(dict instanceof Tensor)) given = Object.entries(dict);
+    else throw new TypeError(`${fn}: expected a state dict (an object or a Map of tensors by name), got ${describe(dict)}`);
+    const incoming = new Map<string, Tensor>();
+    for (const [k, v] of given) {
+      if (typeof k !== 'string') throw new TypeError(`${fn}: state dict keys must be strings, got ${describe(k)}`);
+      if (!(v instanceof Tensor)) throw new TypeError(`${fn}: the value of ${JSON.stringify(k)} must be a Tensor, got ${describe(v)}`);
+      v.check(`${fn}: ${k}`);
+      incoming.set(k, v);
+    }
+    const own = this.stateEntries();
+    const ownKeys = new Set<string>();
+    const missing: string[] = [];
+    const mismatches: ShapeMismatch[] = [];
+    const matched: Array<[Tensor, Tensor]> = [];
+    for (const [k, t] of own) {
+      t.check(`${fn}: the model's ${k}`);
+      ownKeys.add(k);
+      const src = incoming.get(k);
+      if (src === undefined) { missing.push(k); continue; }
+      const same = src.shape.length === t.shape.length && src.shape.every((d, i) => d === t.shape[i]);
+      if (same || (t.shape.length === 0 && src.shape.length === 1 && src.shape[0] === 1)) matched.push([t, src]);
+      else mismatches.push({ key: k, got: [...src.shape], expected: [...t.shape] });
+    }
+    const unexpected = [...incoming.keys()].filter((k) => !ownKeys.has(k));
+    if (mismatches.length > 0 || (strict && (missing.length > 0 || unexpected.length > 0))) {
+      const lines = [`${fn}: error(s) in loading the state dict for ${this.typeName}:`];
+      const keys = (ks: string[]) => ks.map((k) => JSON.stringify(k)).join(', ');
+      if (strict && missing.length) lines.push(`\tMissing key(s) in state_dict: ${keys(missing)}.`);
+      if (strict && unexpected.length) lines.push(`\tUnexpected key(s) in state_dict: ${keys(unexpected)}.`);
+      for (const m of mismatches) {
+        lines.push(`\tsize mismatch for ${m.key}: copying a param with shape ${fmtShape(m.got)} from checkpoint, the shape in current model is ${fmtShape(m.expected)}.`);
+      }
+      throw new StateDictError(lines.join('\n'), strict ? missing : [], strict ? unexpected : [], mismatches);
+    }
+    const commit = (): void => {
+      // Every value is read before any is written, so a dict whose values view
+      // the model's own tensors (in any arrangement) loads as it reads.
+      const values = matched.map(([, src]) => src.values(fn));
+      matched.forEach(([t], i) => {
+        t.backend.write(t.storage.block, t.offset, values[i]);
+        t.storage.version++;
+      });
+    };
+    return { missingKeys: missing, unexpectedKeys: unexpected, commit };
+  }
+
+  /** @internal [dotted name, tensor] of every parameter and buffer, in PyTorch's state dict order. */
+  private stateEntries(): Array<[string, Tensor]> {
+    const out: Array<[string, Tensor]> = [];
+    const onPath = new Set<Module>();
+    const walk = (m: Module, prefix: string): void => {
+      onPath.add(m);
+      const entries = m.entries();
+      for (const [k, v] of entries) if (v instanceof Tensor && !m._buffers?.has(k)) out.push([prefix + k, v]);
+      for (const [k, v] of entries) if (v instanceof Tensor && m._buffers?.has(k)) out.push([prefix + k, v]);
+      for (const [k, v] of entries) if (v instanceof Module && !onPath.has(v)) walk(v, `${prefix}${k}.`);
+      onPath.delete(m);
+    };
+    walk(this, '');
+    return out;
+  }
 
   /** Sets training mode on this module and every module below it (Dropout, BatchNorm behave differently). */
   train(mode = true): this {

@@ -1,0 +1,62 @@
+// safetensors and checkpoints in a browser, from the package's ESM build with
+// nothing but the import: the page writes the same bytes as Node, reads Blobs,
+// fetch Responses and URLs, restores a checkpoint, and save() (which needs
+// Node's file system) refuses with a TypeError that says so.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, launch, loadWasmconv, maxDiff, requirePrerequisites, screenshot, serve, watch, type Served } from './helpers';
+
+interface Result {
+  checksum: number; length: number; header: Record<string, string>; same: boolean; torchOut: number[];
+  extra: unknown; saveError: string | null; tensors: number;
+}
+
+const fnv = (b: Uint8Array) => { let h = 0x811c9dc5; for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193) >>> 0; return h; };
+
+let browser: Awaited<ReturnType<typeof launch>>;
+let server: Served;
+
+beforeAll(async () => {
+  requirePrerequisites();
+  browser = await launch();
+  server = await serve({ isolated: false });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('safetensors in a browser', () => {
+  it("writes Node's bytes, reads Blobs, Responses and URLs, restores checkpoints; save() needs Node and says so", async () => {
+    const wc = await loadWasmconv();
+    await wc.init();
+    const net = wc.models.lenet({ seed: 0 });
+    const bytes = wc.saveSafetensors(net, { metadata: { format: 'pt' } });
+    const torchNet = wc.models.lenet();
+    const dict = await wc.load(join(REPO, 'test', 'fixtures', 'interop', 'torch-lenet.safetensors'));
+    torchNet.loadStateDict(dict);
+    const x = wc.randn([2, 1, 28, 28], { seed: 3 });
+    const expected = Array.from(torchNet.eval().forward(x).data());
+
+    const page = await browser.context.newPage();
+    const w = watch(page);
+    await page.goto(`${server.url}test/browser/io/`);
+    await page.waitForSelector('body[data-done]', { timeout: 60_000 });
+    const error = await page.evaluate(() => (window as unknown as { __error?: string }).__error);
+    expect(error, error).toBeUndefined();
+    const r = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as Result;
+    await screenshot(page, 'io');
+    expect(r.length).toBe(bytes.length);
+    expect(r.checksum).toBe(fnv(bytes));
+    expect(r.header).toEqual({ format: 'pt' });
+    expect(r.same).toBe(true);
+    // relaxed SIMD (fused multiply-add) in Chromium vs plain SIMD in Node 20
+    expect(maxDiff(r.torchOut, expected)).toBeLessThanOrEqual(1e-5);
+    expect(r.extra).toEqual({ page: true });
+    expect(r.saveError).toBe('TypeError: save: files need Node; in a browser, use saveSafetensors / loadSafetensors (or checkpoint / restoreCheckpoint) with bytes');
+    expect(w.problems, w.log.join('\n')).toEqual([]);
+    expect(w.requests.filter((u) => u.startsWith('node:') || /node%3A/.test(u))).toEqual([]);
+    await page.close();
+  });
+});
