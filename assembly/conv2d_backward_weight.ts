@@ -248,3 +248,116 @@ export function backwardWeightDirect<V>(p: usize, ws: usize, begin: i32, end: i3
     }
   }
 }
+
+/**
+ * Byte offset of tap k (row-major over KH x KW) in a lanes-layout plane,
+ * relative to output pixel (0, 0). Found by a walk, not a division: the
+ * offsets stay loop-invariant values instead of being recomputed in the loops.
+ */
+function tapOffset(k: i32, KW: i32, DH: i32, DW: i32, base: i32, LPW: i32, rowB: usize): usize {
+  let ki = 0, kj = k;
+  while (kj >= KW) { kj -= KW; ki++; }
+  return <usize>(ki * DH + base) * rowB + (<usize>(LPW + kj * DW) << 4);
+}
+
+/**
+ * Weight gradient for stride 1 with four samples in the vector lanes. x is the
+ * input in the lanes layout (conv2d_pack_lanes) with the image at row TP >= PH
+ * and column LP >= PW and every tap inside the buffer (the zero padding takes
+ * part in the products, as in PyTorch); dy is the output gradient in the lanes
+ * layout with one zero column on the left and OW + 2 columns; dw (fully overwritten).
+ * Units: G * ceil(Og/2) * Cg * ceil(KH*KW/4): two output channels by four
+ * consecutive taps (in row-major order over the kernel) of one input channel
+ * each. Each tap sums four lanes (four samples) over (sample group, i, j) in
+ * order, then (l0 + l1) + (l2 + l3).
+ */
+export function backwardWeightLanes<V>(p: usize, ws: usize, begin: i32, end: i32): void {
+  const x = ConvP.x(p), dy = ConvP.dy(p), dw = ConvP.dw(p);
+  const N = gN(p), C = gC(p), O = gO(p), G = gG(p);
+  const KH = gKH(p), KW = gKW(p), OH = gOH(p), OW = gOW(p);
+  const PH = gPH(p), PW = gPW(p), DH = gDH(p), DW = gDW(p);
+  const LP = ConvP.LP(p), WQ = ConvP.WQ(p), TP = ConvP.TP(p), HQ = ConvP.HQ(p);
+  const Cg = C / G, Og = O / G, KK = KH * KW;
+  const NG = (N + 3) / 4;
+  const rowB = <usize>WQ << 4, planeB = <usize>HQ * rowB;
+  const drowB = <usize>(OW + 2) << 4, dplaneB = <usize>OH * drowB;
+  const nop = (Og + 1) / 2, nkb = (KK + 3) / 4;
+  const base = TP - PH, LPW = LP - PW;
+  for (let u = begin; u < end; u++) {
+    const kb = u % nkb;
+    let t = u / nkb;
+    const c = t % Cg; t /= Cg;
+    const op = t % nop, g = t / nop;
+    const o0 = g * Og + op * 2, no = imin(2, Og - op * 2);
+    const k0 = kb * 4, nk = imin(4, KK - k0);
+    // Byte offsets of the four taps; missing ones repeat the last.
+    const c0 = tapOffset(k0, KW, DH, DW, base, LPW, rowB);
+    const c1 = tapOffset(k0 + imin(1, nk - 1), KW, DH, DW, base, LPW, rowB);
+    const c2 = tapOffset(k0 + imin(2, nk - 1), KW, DH, DW, base, LPW, rowB);
+    const c3 = tapOffset(k0 + imin(3, nk - 1), KW, DH, DW, base, LPW, rowB);
+    const xc = x + <usize>(g * Cg + c) * planeB;
+    const dyo = dy + <usize>o0 * dplaneB + 16;
+    const d1off = no > 1 ? dplaneB : 0;
+    const out = dw + f4((o0 * Cg + c) * KK + k0);
+    const outO = f4(Cg * KK);
+    if (isSimd<V>()) {
+      let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a03 = a00;
+      let a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+      for (let ng = 0; ng < NG; ng++) {
+        const xn = xc + <usize>(ng * C) * planeB;
+        const dn = dyo + <usize>(ng * O) * dplaneB;
+        for (let i = 0; i < OH; i++) {
+          let xq = xn + <usize>i * rowB;
+          let dq = dn + <usize>i * drowB;
+          for (let j = 0; j < OW; j++) {
+            const e0 = v128.load(dq), e1 = v128.load(dq + d1off);
+            let xv = v128.load(xq + c0);
+            a00 = madd(e0, xv, a00); a10 = madd(e1, xv, a10);
+            xv = v128.load(xq + c1);
+            a01 = madd(e0, xv, a01); a11 = madd(e1, xv, a11);
+            xv = v128.load(xq + c2);
+            a02 = madd(e0, xv, a02); a12 = madd(e1, xv, a12);
+            xv = v128.load(xq + c3);
+            a03 = madd(e0, xv, a03); a13 = madd(e1, xv, a13);
+            xq += 16; dq += 16;
+          }
+        }
+      }
+      store<f32>(out, hsum(a00));
+      if (nk > 1) store<f32>(out, hsum(a01), 4);
+      if (nk > 2) store<f32>(out, hsum(a02), 8);
+      if (nk > 3) store<f32>(out, hsum(a03), 12);
+      if (no > 1) {
+        const o1 = out + outO;
+        store<f32>(o1, hsum(a10));
+        if (nk > 1) store<f32>(o1, hsum(a11), 4);
+        if (nk > 2) store<f32>(o1, hsum(a12), 8);
+        if (nk > 3) store<f32>(o1, hsum(a13), 12);
+      }
+    } else {
+      // Scalar sibling: the same four lane sums, one output and one tap at a time.
+      for (let m = 0; m < no; m++) {
+        for (let k = 0; k < nk; k++) {
+          const ck = tapOffset(k0 + k, KW, DH, DW, base, LPW, rowB);
+          let l0: f32 = 0, l1: f32 = 0, l2: f32 = 0, l3: f32 = 0;
+          for (let ng = 0; ng < NG; ng++) {
+            const xn = xc + <usize>(ng * C) * planeB;
+            const dn = dyo + <usize>m * dplaneB + <usize>(ng * O) * dplaneB;
+            for (let i = 0; i < OH; i++) {
+              let xq = xn + <usize>i * rowB + ck;
+              let dq = dn + <usize>i * drowB;
+              for (let j = 0; j < OW; j++) {
+                l0 = l0 + load<f32>(dq) * load<f32>(xq);
+                l1 = l1 + load<f32>(dq, 4) * load<f32>(xq, 4);
+                l2 = l2 + load<f32>(dq, 8) * load<f32>(xq, 8);
+                l3 = l3 + load<f32>(dq, 12) * load<f32>(xq, 12);
+                xq += 16; dq += 16;
+              }
+            }
+          }
+          store<f32>(out + <usize>m * outO + f4(k), (l0 + l1) + (l2 + l3));
+        }
+      }
+    }
+  }
+}
