@@ -50,32 +50,46 @@ export function pack<V>(p: usize, ws: usize, begin: i32, end: i32): void {
   }
 }
 
-// The batch-in-lanes layout of an NCHW tensor, for the lanes kernels:
-//   [ceil(N/4)][C][HQ][WQ][4]   element (n, c, h, w) at group n/4, lane n%4, row TP + h,
-// column LP + w; everything else (the border, lanes of samples past N) is zero.
+// The batch-in-lanes layouts of an NCHW tensor, for the lanes kernels:
+//   mode 0, planar:       [ceil(N/4)][C][HQ][WQ][4]  element (n, c, h, w) at group n/4,
+//                         lane n%4, row TP + h, column LP + w; everything else (the
+//                         border, lanes of samples past N) is zero;
+//   mode 1, interleaved:  [ceil(N/4)][H][W][C][4]    the channels of a pixel side by side.
 
 /**
- * x (NCHW, geometry N, C, H, W of the layout) into y in the lanes layout with
- * TP, LP, HQ, WQ of the layout (TP + H <= HQ, LP + W <= WQ).
+ * x (NCHW, geometry N, C, H, W of the layout) into y in the lanes layout `mode`,
+ * planar with the frame TP, LP, HQ, WQ of the layout (TP + H <= HQ, LP + W <= WQ).
  * Units: ceil(N/4) * C, one plane of four samples each.
  */
 export function packLanes<V>(p: usize, ws: usize, begin: i32, end: i32): void {
   const N = ConvP.N(p), C = ConvP.C(p), H = ConvP.H(p), W = ConvP.W(p);
   const LP = ConvP.LP(p), WQ = ConvP.WQ(p), TP = ConvP.TP(p), HQ = ConvP.HQ(p);
   const x = ConvP.x(p), y = ConvP.y(p);
-  const rowB = <usize>WQ << 4, planeF = H * W, sampleB = f4(C * planeF);
+  const interleaved = ConvP.mode(p) != 0;
+  const planeF = H * W, sampleB = f4(C * planeF);
+  // Bytes between rows, between columns, and the plane's offset within its group.
+  const colB: usize = interleaved ? <usize>C << 4 : 16;
+  const rowB: usize = interleaved ? <usize>W * colB : <usize>WQ << 4;
   const W4 = W & ~3;
   for (let u = begin; u < end; u++) {
     const c = u % C, ng = u / C, n0 = ng * 4, nl = N - n0 < 4 ? N - n0 : 4;
-    const dst = y + <usize>(ng * C + c) * <usize>HQ * rowB;
+    let dst: usize;
+    if (interleaved) {
+      dst = y + <usize>ng * <usize>H * rowB + (<usize>c << 4);
+    } else {
+      dst = y + <usize>(ng * C + c) * <usize>HQ * rowB + <usize>TP * rowB + (<usize>LP << 4);
+      const plane = y + <usize>(ng * C + c) * <usize>HQ * rowB;
+      zeroRun<V>(plane, TP * WQ * 4);
+      zeroRun<V>(plane + <usize>(TP + H) * rowB, (HQ - TP - H) * WQ * 4);
+    }
     const s0 = x + f4((n0 * C + c) * planeF);
-    zeroRun<V>(dst, TP * WQ * 4);
-    zeroRun<V>(dst + <usize>(TP + H) * rowB, (HQ - TP - H) * WQ * 4);
     for (let h = 0; h < H; h++) {
-      const drow = dst + <usize>(TP + h) * rowB;
+      const drow = dst + <usize>h * rowB;
       const srow = s0 + f4(h * W);
-      zeroRun<V>(drow, LP * 4);
-      zeroRun<V>(drow + (<usize>(LP + W) << 4), (WQ - LP - W) * 4);
+      if (!interleaved) {
+        zeroRun<V>(drow - (<usize>LP << 4), LP * 4);
+        zeroRun<V>(drow + (<usize>W << 4), (WQ - LP - W) * 4);
+      }
       let w = 0;
       if (isSimd<V>()) {
         const z = f32x4.splat(0);
@@ -86,15 +100,15 @@ export function packLanes<V>(p: usize, ws: usize, begin: i32, end: i32): void {
           const r3 = nl > 3 ? v128.load(srow + 3 * sampleB + f4(w)) : z;
           const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
           const t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
-          const d = drow + (<usize>(LP + w) << 4);
+          const d = drow + <usize>w * colB;
           v128.store(d, i64x2.shuffle(t0, t2, 0, 2));
-          v128.store(d, i64x2.shuffle(t0, t2, 1, 3), 16);
-          v128.store(d, i64x2.shuffle(t1, t3, 0, 2), 32);
-          v128.store(d, i64x2.shuffle(t1, t3, 1, 3), 48);
+          v128.store(d + colB, i64x2.shuffle(t0, t2, 1, 3));
+          v128.store(d + 2 * colB, i64x2.shuffle(t1, t3, 0, 2));
+          v128.store(d + 3 * colB, i64x2.shuffle(t1, t3, 1, 3));
         }
       }
       for (; w < W; w++) {
-        const d = drow + (<usize>(LP + w) << 4);
+        const d = drow + <usize>w * colB;
         for (let l = 0; l < 4; l++) store<f32>(d + f4(l), l < nl ? load<f32>(srow + <usize>l * sampleB + f4(w)) : 0);
       }
     }

@@ -127,27 +127,36 @@ export const conv2dForwardLanes = kernel({
   reference: (p) => conv.conv2dForwardRef(g0(p), conv.unpackLanes(p.N!, p.C!, p.H!, p.W!, frame(p), p.x!), conv.unpack(g0(p), PACK.FORWARD, p.w!), p.bias, p.y!),
 });
 
+/** Output channels and taps of a lanes weight-gradient block: 4 x 2 when a group's channels are a multiple of four, else 2 x 4. */
+const lanesBlock = (p: ConvP) => ((p.O! / p.G!) % 4 === 0 ? [4, 2] : [2, 4]);
+/** Blocks of the lanes weight-gradient kernel per (group, output-channel block, input channel). */
+export const lanesWeightBlocks = (p: ConvP): number => cdiv(p.KH! * p.KW!, lanesBlock(p)[1]);
+
 /**
  * Weight gradient for stride 1 with four samples in the vector lanes: x in the
- * lanes layout (frame TP, LP, HQ, WQ, every tap inside), dy in the lanes layout
- * with frame (0, 1, OH, OW + 2), dw. Two output channels by four taps per unit.
+ * planar lanes layout (frame TP, LP, HQ, WQ, every tap inside), dy in the
+ * planar lanes layout with frame (0, 1, OH, OW + 2), dw. KB blocks of
+ * (output channels by taps) per unit.
  */
 export const conv2dBackwardWeightLanes = kernel({
   name: 'conv2d_backward_weight_lanes', source: 'conv2d_backward_weight', fn: 'backwardWeightLanes', simd: true, layout: Conv,
-  units: (p) => p.G! * cdiv(p.O! / p.G!, 2) * (p.C! / p.G!) * cdiv(p.KH! * p.KW!, 4),
-  workspace: () => 0,
+  units: (p) => p.G! * cdiv(p.O! / p.G!, lanesBlock(p)[0]) * (p.C! / p.G!) * cdiv(lanesWeightBlocks(p), p.KB!),
+  workspace: (p) => p.KB! * 32,
   cost: convFlops,
   reference: (p) => conv.conv2dBackwardWeightRef(g0(p), conv.unpackLanes(p.N!, p.C!, p.H!, p.W!, frame(p), p.x!),
     conv.unpackLanes(p.N!, p.O!, p.OH!, p.OW!, { TP: 0, LP: 1, HQ: p.OH!, WQ: p.OW! + 2 }, p.dy!), p.dw!),
 });
 
-/** An NCHW tensor x (N, C, H, W) into the lanes layout with frame (TP, LP, HQ, WQ): y. */
+/**
+ * An NCHW tensor x (N, C, H, W) into a lanes layout: y. mode 0: planar, in the
+ * frame (TP, LP, HQ, WQ); mode 1: interleaved (see assembly/conv2d_pack.ts).
+ */
 export const conv2dPackLanes = kernel({
   name: 'conv2d_pack_lanes', source: 'conv2d_pack', fn: 'packLanes', simd: true, layout: Conv,
   units: (p) => cdiv(p.N!, 4) * p.C!,
   workspace: () => 0,
-  cost: (p) => cdiv(p.N!, 4) * 4 * p.C! * p.HQ! * p.WQ! * ELEMENT_COST,
-  reference: (p) => conv.packLanes(p.N!, p.C!, p.H!, p.W!, frame(p), p.x!, p.y!),
+  cost: (p) => cdiv(p.N!, 4) * 4 * p.C! * (p.mode ? p.H! * p.W! : p.HQ! * p.WQ!) * ELEMENT_COST,
+  reference: (p) => conv.packLanes(p.N!, p.C!, p.H!, p.W!, p.mode ? null : frame(p), p.x!, p.y!),
 });
 
 /** Bias gradient: dy, db. */

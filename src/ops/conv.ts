@@ -1,7 +1,7 @@
 import type { Backend, ConvGeometry } from '../backend/backend';
 import type { Buf } from '../backend/layout';
 import {
-  PACK, conv2dBackwardBias, conv2dBackwardInputGemm, conv2dBackwardWeightDirect, conv2dBackwardWeightGemm,
+  PACK, lanesWeightBlocks, conv2dBackwardBias, conv2dBackwardInputGemm, conv2dBackwardWeightDirect, conv2dBackwardWeightGemm,
   conv2dBackwardWeightLanes, conv2dForwardDirect, conv2dForwardGemm, conv2dForwardLanes, conv2dPack, conv2dPackLanes,
 } from '../backend/registry';
 import { describe } from '../engine';
@@ -68,11 +68,23 @@ function inputFrame(g: ConvGeometry): Frame {
 /** The output gradient's frame: one zero column each side (the transposed correlation reads one past a column pair). */
 const gradFrame = (g: ConvGeometry): Frame => ({ TP: 0, LP: 1, HQ: g.OH, WQ: g.OW + 2 });
 
-/** t (N, C, H, W) in the lanes layout with frame f: a new 1-D tensor the caller disposes. */
-function packLanes(be: Backend, t: Tensor, N: number, C: number, H: number, W: number, f: Frame, fn: string): Tensor {
-  const y = output([Math.ceil(N / 4) * 4 * C * f.HQ * f.WQ], fn);
-  run(be, conv2dPackLanes, { ...params({ N, C, H, W, O: 0, KH: 1, KW: 1, OH: 0, OW: 0, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, G: 1 }, { x: t, y, ...f }) }, fn, y);
+/** t (N, C, H, W) in the planar lanes layout with frame f, or the interleaved one when f is null: a new 1-D tensor the caller disposes. */
+function packLanes(be: Backend, t: Tensor, N: number, C: number, H: number, W: number, f: Frame | null, fn: string): Tensor {
+  const y = output([Math.ceil(N / 4) * 4 * C * (f ? f.HQ * f.WQ : H * W)], fn);
+  const g = { N, C, H, W, O: 0, KH: 1, KW: 1, OH: 0, OW: 0, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, G: 1 };
+  run(be, conv2dPackLanes, params(g, { x: t, y, mode: f ? 0 : 1, ...(f ?? {}) }), fn, y);
   return y;
+}
+
+/**
+ * Blocks per unit of the lanes weight-gradient kernel: as many as keep at
+ * least 12 units (so two threads split them evenly), each unit doing all its
+ * blocks on one sample group while that group's planes are in cache.
+ */
+function lanesWeightGroup(g: ConvGeometry): number {
+  const p = { ...g, KB: 1 };
+  const perBlock = conv2dBackwardWeightLanes.units(p) / lanesWeightBlocks(p); // units with one group of all blocks
+  return Math.ceil(lanesWeightBlocks(p) / Math.ceil(12 / perBlock));
 }
 
 /** Weight columns per backward-weight unit: 8, or 2 when that would leave fewer than 8 units. */
@@ -169,7 +181,7 @@ function backward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor
       if (lanesDw) {
         const f = inputFrame(g);
         const xp = packLanes(be, x, g.N, g.C, g.H, g.W, f, fn);
-        try { run(be, conv2dBackwardWeightLanes, params(g, { x: xp, dy: dyp, dw, ...f }), fn, []); } finally { xp.dispose(); }
+        try { run(be, conv2dBackwardWeightLanes, params(g, { x: xp, dy: dyp, dw, KB: lanesWeightGroup(g), ...f }), fn, []); } finally { xp.dispose(); }
       } else {
         run(be, chooseBackwardWeight(g), params(g, { KB: weightBlock(g), x, dy, dw }), fn, []);
       }
