@@ -265,7 +265,7 @@ function tapOffset(k: i32, KW: i32, DH: i32, DW: i32, base: i32, LPW: i32, rowB:
  * input in the planar lanes layout (conv2d_pack_lanes) with the image at row
  * TP >= PH and column LP >= PW and every tap inside the buffer (the zero padding
  * takes part in the products, as in PyTorch); dy is the output gradient in the
- * planar lanes layout with frame (0, 1, OH, OW + 2); dw (fully overwritten).
+ * planar lanes layout with frame (0, 3, OH, OW + 6); dw (fully overwritten).
  *
  * Blocks of taps consecutive in row-major order over the kernel, of one input
  * channel: when Og is a multiple of four, four output channels by two taps;
@@ -287,7 +287,7 @@ export function backwardWeightLanes<V>(p: usize, ws: usize, begin: i32, end: i32
   const Cg = C / G, Og = O / G, KK = KH * KW;
   const NG = (N + 3) / 4;
   const rowB = <usize>WQ << 4, planeB = <usize>HQ * rowB;
-  const drowB = <usize>(OW + 2) << 4, dplaneB = <usize>OH * drowB;
+  const drowB = <usize>(OW + 6) << 4, dplaneB = <usize>OH * drowB;
   const quad = (Og & 3) == 0;
   const OB = quad ? 4 : 2, TB = quad ? 2 : 4; // output channels and taps per block
   const nob = (Og + OB - 1) / OB, nkb = (KK + TB - 1) / TB, ngrp = (nkb + KB - 1) / KB;
@@ -301,7 +301,7 @@ export function backwardWeightLanes<V>(p: usize, ws: usize, begin: i32, end: i32
     const o0 = g * Og + ob * OB, no = imin(OB, Og - ob * OB);
     const kb0 = grp * KB, kb1 = imin(nkb, kb0 + KB);
     const xc = x + <usize>(g * Cg + c) * planeB;
-    const dyo = dy + <usize>o0 * dplaneB + 16;
+    const dyo = dy + <usize>o0 * dplaneB + 48;
     const out0 = dw + f4((o0 * Cg + c) * KK);
     if (isSimd<V>()) {
       // Offsets of the block's other output channels in dy (repeating the last).

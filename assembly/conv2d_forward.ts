@@ -193,6 +193,16 @@ export function forwardDirect<V>(p: usize, ws: usize, begin: i32, end: i32): voi
   }
 }
 
+/** Stores ncol (1..4) columns j .. of samples n0 .. n0 + nl - 1 from a0..a3 (columns j .. j + 3, a sample per lane). */
+@inline function storeColumnQuad(yp: usize, sampleB: usize, a0: v128, a1: v128, a2: v128, a3: v128, nl: i32, ncol: i32): void {
+  const t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5), t1 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(a2, a3, 0, 4, 1, 5), t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
+  storeLanes(yp, i64x2.shuffle(t0, t2, 0, 2), ncol);
+  if (nl > 1) storeLanes(yp + sampleB, i64x2.shuffle(t0, t2, 1, 3), ncol);
+  if (nl > 2) storeLanes(yp + 2 * sampleB, i64x2.shuffle(t1, t3, 0, 2), ncol);
+  if (nl > 3) storeLanes(yp + 3 * sampleB, i64x2.shuffle(t1, t3, 1, 3), ncol);
+}
+
 /**
  * Forward for stride 1 with four samples in the vector lanes: x is the input in
  * the lanes layout (conv2d_pack_lanes: [ceil(N/4)][C][HQ][WQ][4], the image at
@@ -200,18 +210,19 @@ export function forwardDirect<V>(p: usize, ws: usize, begin: i32, end: i32): voi
  * (PACK_FORWARD), bias or 0, y NCHW.
  * Units: ceil(N/4) * OH, one output row of four samples each, every channel.
  *
+ * Register blocks: three or four output channels by a pair of columns, or one
+ * or two channels by four columns (the remainder of a group's channels), the
+ * block's x columns rolling along a row of taps when DW = 1.
+ *
  * Each output is bias + sum over (c, ki, kj) in ascending order of
  * w[o, c, ki, kj] * x[n, c, i + ki*DH - PH, j + kj*DW - PW]:
  * - mode 0, the forward pass: every tap, the zero padding taking part as in
- *   PyTorch (TP >= PH, LP >= PW, and the buffer holds every tap of an even
- *   number of columns);
+ *   PyTorch (TP >= PH, LP >= PW, and the buffer holds every tap of a multiple
+ *   of four columns);
  * - mode 1, the input gradient as the correlation of the output gradient padded
  *   by (k - 1) * d - p (w packed PACK_FLIP_FORWARD): only the taps that read the
- *   input, rows ki inside it and columns kj inside it for column j or for the
- *   other column of its pair (j & ~1, j | 1), so the wide padding costs nothing
- *   (TP = 0, LP >= 1, WQ >= LP + W + 1).
- * Registers: four output channels by a pair of columns (two channels when only
- * two remain), the pair's two x columns rolling along a row of taps when DW = 1.
+ *   input, rows ki inside it and columns kj inside it for some column of the
+ *   block, so the wide padding costs nothing (TP = 0, LP >= 3, WQ >= LP + W + 3).
  */
 export function forwardLanes<V>(p: usize, ws: usize, begin: i32, end: i32): void {
   const x = ConvP.x(p), w = ConvP.w(p), bias = ConvP.bias(p), y = ConvP.y(p);
@@ -242,16 +253,19 @@ export function forwardLanes<V>(p: usize, ws: usize, begin: i32, end: i32): void
         const o0 = g * Og + ob, nb = imin(4, Og - ob);
         const wb = w + f4((g * Ogp + ob) * Kg); // block ob/4 of [ceil(Og/4)][Kg][4]
         const yo = y + f4(((n0 * O + o0) * OH + i) * OW);
-        for (let j = 0; j < OW; j += 2) {
-          // Mode 1: taps kj inside the input for column j or j + 1.
+        // Columns per block: a pair for three or four channels, four for one or two.
+        const JB = nb > 2 ? 2 : 4;
+        for (let j = 0; j < OW; j += JB) {
+          // Mode 1: taps kj inside the input for some column of the block.
           let kjLo = 0, kjHi = KW - 1;
           if (clip) {
-            const loC = PW - j - 1;
+            const loC = PW - j - (JB - 1);
             kjLo = loC > 0 ? (loC + DW - 1) / DW : 0;
             const topC = W - 1 + PW - j;
             kjHi = topC < 0 ? -1 : imin(KW - 1, topC / DW);
           }
-          const two = j + 1 < OW;
+          const ncol = imin(JB, OW - j);
+          const two = ncol > 1;
           const nk = kiHi < kiLo ? 0 : kjHi - kjLo + 1; // taps per row
           const xj = xg + (<usize>(LP + j + kjLo * DW - PW) << 4);
           const wj = wb + f4((kiLo * KW + kjLo) * 4);
@@ -308,37 +322,50 @@ export function forwardLanes<V>(p: usize, ws: usize, begin: i32, end: i32): void
               storeColumnPair(yp + 2 * oB, sampleB, a20, a21, nl, two);
               if (nb > 3) storeColumnPair(yp + 3 * oB, sampleB, a30, a31, nl, two);
             } else {
+              // One or two channels by four columns; the four x columns roll along a row of taps when DW = 1.
               let b0 = f32x4.splat(0), b1 = b0;
               if (bias) {
                 const bp = bias + f4(o0);
                 b0 = v128.load32_splat(bp);
                 if (nb > 1) b1 = v128.load32_splat(bp, 4);
               }
-              let a00 = b0, a01 = b0, a10 = b1, a11 = b1;
+              const w1: usize = nb > 1 ? 4 : 0;
+              let a00 = b0, a01 = b0, a02 = b0, a03 = b0, a10 = b1, a11 = b1, a12 = b1, a13 = b1;
               if (nk > 0) {
                 for (let c = 0; c < Cg; c++) {
                   let xr = xj + <usize>c * planeB;
                   let wr = wj + f4(c * KK * 4);
                   for (let ki = kiLo; ki <= kiHi; ki++) {
                     let xq = xr, wq = wr;
-                    for (let t = 0; t < nk; t++) {
-                      const xa = v128.load(xq), xb = v128.load(xq, 16);
-                      let wv = v128.load32_splat(wq);
-                      a00 = madd(wv, xa, a00); a01 = madd(wv, xb, a01);
-                      wv = v128.load32_splat(wq, 4);
-                      a10 = madd(wv, xa, a10); a11 = madd(wv, xb, a11);
-                      xq += dwB; wq += 16;
+                    if (DW == 1) {
+                      let x0 = v128.load(xq), x1 = v128.load(xq, 16), x2 = v128.load(xq, 32);
+                      for (let t = 0; t < nk; t++) {
+                        const x3 = v128.load(xq, 48);
+                        let wv = v128.load32_splat(wq);
+                        a00 = madd(wv, x0, a00); a01 = madd(wv, x1, a01); a02 = madd(wv, x2, a02); a03 = madd(wv, x3, a03);
+                        wv = v128.load32_splat(wq + w1);
+                        a10 = madd(wv, x0, a10); a11 = madd(wv, x1, a11); a12 = madd(wv, x2, a12); a13 = madd(wv, x3, a13);
+                        x0 = x1; x1 = x2; x2 = x3; xq += 16; wq += 16;
+                      }
+                    } else {
+                      for (let t = 0; t < nk; t++) {
+                        const x0 = v128.load(xq), x1 = v128.load(xq, 16), x2 = v128.load(xq, 32), x3 = v128.load(xq, 48);
+                        let wv = v128.load32_splat(wq);
+                        a00 = madd(wv, x0, a00); a01 = madd(wv, x1, a01); a02 = madd(wv, x2, a02); a03 = madd(wv, x3, a03);
+                        wv = v128.load32_splat(wq + w1);
+                        a10 = madd(wv, x0, a10); a11 = madd(wv, x1, a11); a12 = madd(wv, x2, a12); a13 = madd(wv, x3, a13);
+                        xq += dwB; wq += 16;
+                      }
                     }
                     xr += dhB; wr += f4(KW * 4);
                   }
                 }
               }
-              storeColumnPair(yp, sampleB, a00, a01, nl, two);
-              if (nb > 1) storeColumnPair(yp + oB, sampleB, a10, a11, nl, two);
+              storeColumnQuad(yp, sampleB, a00, a01, a02, a03, nl, ncol);
+              if (nb > 1) storeColumnQuad(yp + oB, sampleB, a10, a11, a12, a13, nl, ncol);
             }
           } else {
             // Scalar sibling: the same sums, one sample, channel and column at a time.
-            const ncol = two ? 2 : 1;
             for (let m = 0; m < nb; m++) {
               const b: f32 = bias ? load<f32>(bias + f4(o0 + m)) : 0;
               for (let l = 0; l < nl; l++) {

@@ -135,7 +135,7 @@ export const lanesWeightBlocks = (p: ConvP): number => cdiv(p.KH! * p.KW!, lanes
 /**
  * Weight gradient for stride 1 with four samples in the vector lanes: x in the
  * planar lanes layout (frame TP, LP, HQ, WQ, every tap inside), dy in the
- * planar lanes layout with frame (0, 1, OH, OW + 2), dw. KB blocks of
+ * planar lanes layout with frame (0, 3, OH, OW + 6), dw. KB blocks of
  * (output channels by taps) per unit.
  */
 export const conv2dBackwardWeightLanes = kernel({
@@ -144,7 +144,7 @@ export const conv2dBackwardWeightLanes = kernel({
   workspace: (p) => p.KB! * 32,
   cost: convFlops,
   reference: (p) => conv.conv2dBackwardWeightRef(g0(p), conv.unpackLanes(p.N!, p.C!, p.H!, p.W!, frame(p), p.x!),
-    conv.unpackLanes(p.N!, p.O!, p.OH!, p.OW!, { TP: 0, LP: 1, HQ: p.OH!, WQ: p.OW! + 2 }, p.dy!), p.dw!),
+    conv.unpackLanes(p.N!, p.O!, p.OH!, p.OW!, { TP: 0, LP: 3, HQ: p.OH!, WQ: p.OW! + 6 }, p.dy!), p.dw!),
 });
 
 /**

@@ -54,19 +54,19 @@ interface Frame { TP: number; LP: number; HQ: number; WQ: number }
 
 /**
  * The input's frame for the forward and weight-gradient lanes kernels: the zero
- * padding around it and every tap of an even number of output columns inside.
+ * padding around it and every tap of a multiple of four output columns inside.
  */
 function inputFrame(g: ConvGeometry): Frame {
-  const OWe = g.OW + (g.OW & 1);
+  const OW4 = Math.ceil(g.OW / 4) * 4;
   return {
     TP: g.PH, LP: g.PW,
     HQ: Math.max(g.PH + g.H, g.OH + (g.KH - 1) * g.DH),
-    WQ: Math.max(g.PW + g.W, OWe + (g.KW - 1) * g.DW),
+    WQ: Math.max(g.PW + g.W, OW4 + (g.KW - 1) * g.DW),
   };
 }
 
-/** The output gradient's frame: one zero column each side (the transposed correlation reads one past a column pair). */
-const gradFrame = (g: ConvGeometry): Frame => ({ TP: 0, LP: 1, HQ: g.OH, WQ: g.OW + 2 });
+/** The output gradient's frame: three zero columns each side (the transposed correlation reads up to three past a block of columns). */
+const gradFrame = (g: ConvGeometry): Frame => ({ TP: 0, LP: 3, HQ: g.OH, WQ: g.OW + 6 });
 
 /** t (N, C, H, W) in the planar lanes layout with frame f, or the interleaved one when f is null: a new 1-D tensor the caller disposes. */
 function packLanes(be: Backend, t: Tensor, N: number, C: number, H: number, W: number, f: Frame | null, fn: string): Tensor {
