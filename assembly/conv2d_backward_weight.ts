@@ -248,3 +248,155 @@ export function backwardWeightDirect<V>(p: usize, ws: usize, begin: i32, end: i3
     }
   }
 }
+
+/**
+ * Byte offset of tap k (row-major over KH x KW) in a lanes-layout plane,
+ * relative to output pixel (0, 0). Found by a walk, not a division: the
+ * offsets stay loop-invariant values instead of being recomputed in the loops.
+ */
+function tapOffset(k: i32, KW: i32, DH: i32, DW: i32, base: i32, LPW: i32, rowB: usize): usize {
+  let ki = 0, kj = k;
+  while (kj >= KW) { kj -= KW; ki++; }
+  return <usize>(ki * DH + base) * rowB + (<usize>(LPW + kj * DW) << 4);
+}
+
+/**
+ * Weight gradient for stride 1 with four samples in the vector lanes. x is the
+ * input in the planar lanes layout (conv2d_pack_lanes) with the image at row
+ * TP >= PH and column LP >= PW and every tap inside the buffer (the zero padding
+ * takes part in the products, as in PyTorch); dy is the output gradient in the
+ * planar lanes layout with frame (0, 3, OH, OW + 6); dw (fully overwritten).
+ *
+ * Blocks of taps consecutive in row-major order over the kernel, of one input
+ * channel: when Og is a multiple of four, four output channels by two taps;
+ * else two output channels by four taps (missing ones repeat the last,
+ * unstored). A unit owns KB consecutive blocks of the same channels; it walks
+ * the sample groups once, doing all its blocks on each group while that
+ * group's planes are in cache, its accumulators kept in ws between groups
+ * (ws: KB * 32 floats). Units: G * ceil(Og/OB) * Cg * ceil(ceil(KH*KW/TB) / KB).
+ * Each tap sums four lanes (four samples) over (sample group, i, j) in order,
+ * then (l0 + l1) + (l2 + l3).
+ */
+export function backwardWeightLanes<V>(p: usize, ws: usize, begin: i32, end: i32): void {
+  const x = ConvP.x(p), dy = ConvP.dy(p), dw = ConvP.dw(p);
+  const N = gN(p), C = gC(p), O = gO(p), G = gG(p);
+  const KH = gKH(p), KW = gKW(p), OH = gOH(p), OW = gOW(p);
+  const PH = gPH(p), PW = gPW(p), DH = gDH(p), DW = gDW(p);
+  const LP = ConvP.LP(p), WQ = ConvP.WQ(p), TP = ConvP.TP(p), HQ = ConvP.HQ(p);
+  const KB = ConvP.KB(p);
+  const Cg = C / G, Og = O / G, KK = KH * KW;
+  const NG = (N + 3) / 4;
+  const rowB = <usize>WQ << 4, planeB = <usize>HQ * rowB;
+  const drowB = <usize>(OW + 6) << 4, dplaneB = <usize>OH * drowB;
+  const quad = (Og & 3) == 0;
+  const OB = quad ? 4 : 2, TB = quad ? 2 : 4; // output channels and taps per block
+  const nob = (Og + OB - 1) / OB, nkb = (KK + TB - 1) / TB, ngrp = (nkb + KB - 1) / KB;
+  const base = TP - PH, LPW = LP - PW;
+  const outO = f4(Cg * KK);
+  for (let u = begin; u < end; u++) {
+    const grp = u % ngrp;
+    let t = u / ngrp;
+    const c = t % Cg; t /= Cg;
+    const ob = t % nob, g = t / nob;
+    const o0 = g * Og + ob * OB, no = imin(OB, Og - ob * OB);
+    const kb0 = grp * KB, kb1 = imin(nkb, kb0 + KB);
+    const xc = x + <usize>(g * Cg + c) * planeB;
+    const dyo = dy + <usize>o0 * dplaneB + 48;
+    const out0 = dw + f4((o0 * Cg + c) * KK);
+    if (isSimd<V>()) {
+      // Offsets of the block's other output channels in dy (repeating the last).
+      const e1 = <usize>imin(1, no - 1) * dplaneB, e2 = <usize>imin(2, no - 1) * dplaneB, e3 = <usize>imin(3, no - 1) * dplaneB;
+      for (let ng = 0; ng < NG; ng++) {
+        const xn = xc + <usize>(ng * C) * planeB;
+        const dn = dyo + <usize>(ng * O) * dplaneB;
+        for (let kb = kb0; kb < kb1; kb++) {
+          const k0 = kb * TB, nk = imin(TB, KK - k0);
+          const c0 = tapOffset(k0, KW, DH, DW, base, LPW, rowB);
+          const c1 = tapOffset(k0 + imin(1, nk - 1), KW, DH, DW, base, LPW, rowB);
+          const c2 = tapOffset(k0 + imin(2, nk - 1), KW, DH, DW, base, LPW, rowB);
+          const c3 = tapOffset(k0 + imin(3, nk - 1), KW, DH, DW, base, LPW, rowB);
+          const acc = ws + (<usize>(kb - kb0) << 7);
+          let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00;
+          let a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+          if (ng > 0) {
+            a00 = v128.load(acc); a01 = v128.load(acc, 16); a10 = v128.load(acc, 32); a11 = v128.load(acc, 48);
+            a20 = v128.load(acc, 64); a21 = v128.load(acc, 80); a30 = v128.load(acc, 96); a31 = v128.load(acc, 112);
+          }
+          for (let i = 0; i < OH; i++) {
+            let xq = xn + <usize>i * rowB;
+            let dq = dn + <usize>i * drowB;
+            if (quad) {
+              // a<channel><tap>
+              for (let j = 0; j < OW; j++) {
+                const x0 = v128.load(xq + c0), x1 = v128.load(xq + c1);
+                let e = v128.load(dq);
+                a00 = madd(e, x0, a00); a01 = madd(e, x1, a01);
+                e = v128.load(dq + e1);
+                a10 = madd(e, x0, a10); a11 = madd(e, x1, a11);
+                e = v128.load(dq + e2);
+                a20 = madd(e, x0, a20); a21 = madd(e, x1, a21);
+                e = v128.load(dq + e3);
+                a30 = madd(e, x0, a30); a31 = madd(e, x1, a31);
+                xq += 16; dq += 16;
+              }
+            } else {
+              // Channel 0's taps in a00, a01, a10, a11; channel 1's in a20, a21, a30, a31.
+              for (let j = 0; j < OW; j++) {
+                const f0 = v128.load(dq), f1 = v128.load(dq + e1);
+                let xv = v128.load(xq + c0);
+                a00 = madd(f0, xv, a00); a20 = madd(f1, xv, a20);
+                xv = v128.load(xq + c1);
+                a01 = madd(f0, xv, a01); a21 = madd(f1, xv, a21);
+                xv = v128.load(xq + c2);
+                a10 = madd(f0, xv, a10); a30 = madd(f1, xv, a30);
+                xv = v128.load(xq + c3);
+                a11 = madd(f0, xv, a11); a31 = madd(f1, xv, a31);
+                xq += 16; dq += 16;
+              }
+            }
+          }
+          v128.store(acc, a00); v128.store(acc, a01, 16); v128.store(acc, a10, 32); v128.store(acc, a11, 48);
+          v128.store(acc, a20, 64); v128.store(acc, a21, 80); v128.store(acc, a30, 96); v128.store(acc, a31, 112);
+        }
+      }
+      // The block's sums: slot s of the accumulators is (channel, tap) = quad ? (s / 2, s % 2) : (s / 4, s % 4).
+      for (let kb = kb0; kb < kb1; kb++) {
+        const k0 = kb * TB, nk = imin(TB, KK - k0);
+        const acc = ws + (<usize>(kb - kb0) << 7);
+        for (let m = 0; m < no; m++) {
+          for (let k = 0; k < nk; k++) {
+            const slot = quad ? m * 2 + k : m * 4 + k;
+            store<f32>(out0 + <usize>m * outO + f4(k0 + k), hsum(v128.load(acc + (<usize>slot << 4))));
+          }
+        }
+      }
+    } else {
+      // Scalar sibling: the same four lane sums, one output and one tap at a time.
+      for (let kb = kb0; kb < kb1; kb++) {
+        const k0 = kb * TB, nk = imin(TB, KK - k0);
+        for (let m = 0; m < no; m++) {
+          for (let k = 0; k < nk; k++) {
+            const ck = tapOffset(k0 + k, KW, DH, DW, base, LPW, rowB);
+            let l0: f32 = 0, l1: f32 = 0, l2: f32 = 0, l3: f32 = 0;
+            for (let ng = 0; ng < NG; ng++) {
+              const xn = xc + <usize>(ng * C) * planeB;
+              const dn = dyo + <usize>m * dplaneB + <usize>(ng * O) * dplaneB;
+              for (let i = 0; i < OH; i++) {
+                let xq = xn + <usize>i * rowB + ck;
+                let dq = dn + <usize>i * drowB;
+                for (let j = 0; j < OW; j++) {
+                  l0 = l0 + load<f32>(dq) * load<f32>(xq);
+                  l1 = l1 + load<f32>(dq, 4) * load<f32>(xq, 4);
+                  l2 = l2 + load<f32>(dq, 8) * load<f32>(xq, 8);
+                  l3 = l3 + load<f32>(dq, 12) * load<f32>(xq, 12);
+                  xq += 16; dq += 16;
+                }
+              }
+            }
+            store<f32>(out0 + <usize>m * outO + f4(k0 + k), (l0 + l1) + (l2 + l3));
+          }
+        }
+      }
+    }
+  }
+}

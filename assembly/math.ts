@@ -165,12 +165,54 @@ export function tanhV(x: v128): v128 {
   return v128.bitselect(x, r, f32x4.ne(x, x));
 }
 
+// Sigmoid: 1 / (1 + exp(-x)) with exp(t) for t clamped to [-88, 88], where
+// 2^n needs a single scaling (t above 88 gives sigmoid(x) < 7e-39, below -88
+// exactly 1). n = round(t * log2(e)) is read from the bits of t * log2(e) + 1.5*2^23,
+// so no floor or float-to-int conversion is needed; NaN stays NaN through
+// every step. Then the reduced argument and Cephes' polynomial of expS.
+const SIG_CLAMP: f32 = 88;
+const ROUND_MAGIC: f32 = 12582912.0; // 1.5 * 2^23
+
 /** 1 / (1 + exp(-x)), one lane. */
-@inline export function sigmoidS(x: f32): f32 { return <f32>1 / (<f32>1 + expS(-x)); }
-/** 1 / (1 + exp(-x)), four lanes. */
+@inline export function sigmoidS(x: f32): f32 {
+  const t = Mathf.min(Mathf.max(-x, -SIG_CLAMP), SIG_CLAMP);
+  const v = t * LOG2E + ROUND_MAGIC;
+  const fx = v - ROUND_MAGIC;
+  let r = t - fx * LN2_HI;
+  r = r - fx * LN2_LO;
+  const z = r * r;
+  let y: f32 = 1.9875691500e-4;
+  y = y * r + <f32>1.3981999507e-3;
+  y = y * r + <f32>8.3334519073e-3;
+  y = y * r + <f32>4.1665795894e-2;
+  y = y * r + <f32>1.6666665459e-1;
+  y = y * r + <f32>5.0000001201e-1;
+  y = y * z + r;
+  y = y + <f32>1;
+  const n = reinterpret<i32>(v) - reinterpret<i32>(ROUND_MAGIC);
+  y = y * reinterpret<f32>((n + 127) << 23);
+  return <f32>1 / (<f32>1 + y);
+}
+/** 1 / (1 + exp(-x)), four lanes: the same operations as sigmoidS. */
 @inline export function sigmoidV(x: v128): v128 {
+  const t = f32x4.pmin(f32x4.pmax(f32x4.neg(x), f32x4.splat(-SIG_CLAMP)), f32x4.splat(SIG_CLAMP));
+  const v = f32x4.add(f32x4.mul(t, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
+  const fx = f32x4.sub(v, f32x4.splat(ROUND_MAGIC));
+  let r = f32x4.sub(t, f32x4.mul(fx, f32x4.splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(LN2_LO)));
+  const z = f32x4.mul(r, r);
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.mul(y, z), r);
   const one = f32x4.splat(1);
-  return f32x4.div(one, f32x4.add(one, expV(f32x4.neg(x))));
+  y = f32x4.add(y, one);
+  const n = i32x4.sub(v, i32x4.splat(0x4b400000)); // bits of ROUND_MAGIC
+  y = f32x4.mul(y, i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23));
+  return f32x4.div(one, f32x4.add(one, y));
 }
 
 /** sign(x): -1, 0 or 1 (0 for -0 and NaN, as PyTorch's (0 < x) - (x < 0)), one lane. */

@@ -407,10 +407,40 @@ export function avgPoolBackward<V>(p: usize, ws: usize, begin: i32, end: i32): v
   // contribution per output row, so the order of the columns does not matter.
   const pairs = SW == 2 && KW == 2;
   const g = ws;
+  // 2x2 windows at stride 2 without padding, all inside the input: each input
+  // gets 0 + dy / divisor of its one window, written at once (the same value
+  // the general path adds to the zeroed row).
+  const tiles = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0 && 2 * OH <= H && 2 * OW <= W;
+  const dv: f32 = div != 0 ? <f32>div : 4;
   for (let u = begin; u < end; u++) {
     const plane = u / nb, blk = u - plane * nb;
     const h0 = blk * RB, h1 = imin(H, h0 + RB);
     const dxp = dx + f4(plane * H * W);
+    if (tiles) {
+      for (let ih = h0; ih < h1; ih++) {
+        const row = dxp + f4(ih * W);
+        const oh = ih >> 1;
+        if (oh >= OH) { zeroRun<V>(row, W); continue; }
+        const dyr = dy + f4((plane * OH + oh) * OW);
+        let ow = 0;
+        if (isSimd<V>()) {
+          const vd = f32x4.splat(dv), z = f32x4.splat(0);
+          for (; ow + 4 <= OW; ow += 4) {
+            const gv = f32x4.add(z, f32x4.div(v128.load(dyr + f4(ow)), vd));
+            const a = row + f4(ow * 2);
+            v128.store(a, v128.shuffle<f32>(gv, gv, 0, 0, 1, 1));
+            v128.store(a, v128.shuffle<f32>(gv, gv, 2, 2, 3, 3), 16);
+          }
+        }
+        for (; ow < OW; ow++) {
+          const v: f32 = <f32>0 + load<f32>(dyr + f4(ow)) / dv;
+          store<f32>(row + f4(ow * 2), v);
+          store<f32>(row + f4(ow * 2), v, 4);
+        }
+        zeroRun<V>(row + f4(OW * 2), W - OW * 2);
+      }
+      continue;
+    }
     zeroRun<V>(dxp + f4(h0 * W), (h1 - h0) * W);
     const o0 = imax(0, cdivi(h0 + PH - KH + 1, SH)), o1 = imin(OH, fdiv(h1 - 1 + PH, SH) + 1);
     for (let oh = o0; oh < o1; oh++) {

@@ -124,6 +124,30 @@ for (const c of edgeCases(240, 20261125)) {
     },
   });
 }
+// The lanes kernels (stride 1, batches of four and more): LeNet's layers at a
+// small batch, and random geometries at their edges: a partial sample group,
+// odd output widths (a lone column), output channels not a multiple of four or
+// two, more than five taps in a row, padding wider than the kernel, dilation, groups.
+const lanesConvs: Array<[number[], number[], Record<string, unknown>]> = [
+  [[5, 1, 28, 28], [6, 1, 5, 5], { padding: 2 }], [[4, 6, 14, 14], [16, 6, 5, 5], {}], [[9, 6, 14, 14], [16, 6, 5, 5], {}],
+  [[4, 1, 7, 9], [3, 1, 3, 3], { padding: 1 }], [[6, 2, 5, 11], [5, 2, 2, 7], { padding: [1, 3] }], [[7, 3, 6, 6], [7, 3, 1, 1], {}],
+  [[4, 2, 4, 5], [2, 2, 3, 3], { padding: 3 }], [[5, 4, 9, 8], [6, 2, 3, 2], { groups: 2, dilation: [2, 3], padding: [1, 2] }],
+  [[4, 3, 6, 7], [3, 1, 3, 3], { groups: 3, padding: 'same' }], [[8, 1, 1, 1], [1, 1, 1, 1], {}], [[4, 2, 3, 1], [9, 2, 2, 1], { padding: [1, 0] }],
+];
+for (const c of edgeCases(40, 20260301)) {
+  const stride = (c.opts as { stride: number[] }).stride;
+  if (stride[0] !== 1 || stride[1] !== 1) continue;
+  lanesConvs.push([[4 + (lanesConvs.length % 6), ...c.x.slice(1)], c.w, c.opts]);
+}
+for (const [x, w, opts] of lanesConvs) {
+  const g = conv2dInfo(x, w, opts);
+  cases.push({
+    name: `conv2d lanes ${geometryName(g)}${opts.padding === 'same' ? ' same' : ''} bias`,
+    inputs: [{ shape: x }, { shape: w }, { shape: [w[0]] }],
+    op: (a, b, bias) => conv2d(a, b, { ...opts, bias }),
+    gradcheck: false,
+  });
+}
 // Central differences on a few small convolutions covering every option.
 const gradConvs: Array<[string, number[], number[], Record<string, unknown>]> = [
   ['s=1 p=0', [2, 3, 5, 6], [4, 3, 3, 3], {}], ['s=2 p=1', [1, 2, 7, 7], [3, 2, 3, 3], { stride: 2, padding: 1 }],
@@ -160,5 +184,5 @@ for (const shape of [[7], [16385], BIG]) {
 
 opSuite('ops', cases, [
   'conv2d_forward_direct', 'conv2d_forward_gemm', 'conv2d_backward_input_gemm', 'conv2d_backward_weight_gemm',
-  'conv2d_backward_weight_direct', 'conv2d_backward_bias', 'conv2d_pack', 'unary', 'binary', 'reduce', 'permute', 'softplus', 'sgd', 'adam',
+  'conv2d_backward_weight_direct', 'conv2d_backward_bias', 'conv2d_pack', 'conv2d_forward_lanes', 'conv2d_backward_weight_lanes', 'conv2d_pack_lanes', 'unary', 'binary', 'reduce', 'permute', 'softplus', 'sgd', 'adam',
 ]);

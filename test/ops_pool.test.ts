@@ -79,6 +79,10 @@ const avgCases: Array<[number[], number | [number, number], Opts]> = [
   [[1, 1, 4, 50], 3, { stride: 3, padding: 1, countIncludePad: false }],
   [[1, 1, 5, 41], 3, { stride: 2 }], // overlapping columns in the gradient
   [[64, 6, 28, 28], 2, { stride: 2 }], // LeNet's pooling, on two threads
+  [[3, 16, 10, 10], 2, {}], // 2x2 tiles: a row of five (a vector and a lone column)
+  [[1, 2, 7, 9], 2, {}], // 2x2 tiles: an odd last row and column get no gradient
+  [[1, 1, 6, 10], 2, { divisorOverride: 3 }], // 2x2 tiles with a divisor
+  [[1, 1, 5, 7], 2, { ceilMode: true }], // 2x2 with partial windows: not tiles
   [[1, 1, 300, 300], 3, { stride: 1, padding: 1 }], // one plane cut into row blocks, on two threads
 ];
 for (const [shape, k, o] of avgCases) {

@@ -42,15 +42,20 @@ const ELEMENT_COST = 16;
 
 /**
  * Geometry of a 2-D convolution (see `conv2dInfo`), the weight-gradient column
- * block KB, the packing mode, and the buffers (each family reads some of them).
+ * block KB, the packing mode, the frame of a lanes-layout buffer (the image at
+ * row TP and column LP of HQ x WQ planes; see conv2d_pack_lanes), and the
+ * buffers (each family reads some of them).
  */
 export const Conv = layout('Conv', {
   N: 'i32', C: 'i32', H: 'i32', W: 'i32', O: 'i32', KH: 'i32', KW: 'i32', OH: 'i32', OW: 'i32',
   SH: 'i32', SW: 'i32', PH: 'i32', PW: 'i32', DH: 'i32', DW: 'i32', G: 'i32', KB: 'i32', mode: 'i32',
+  TP: 'i32', LP: 'i32', HQ: 'i32', WQ: 'i32',
   x: 'ptr', w: 'ptr', bias: 'ptr', y: 'ptr', dy: 'ptr', dx: 'ptr', dw: 'ptr', db: 'ptr',
 });
 type ConvP = { N?: number; C?: number; H?: number; W?: number; O?: number; KH?: number; KW?: number; OH?: number; OW?: number;
-  SH?: number; SW?: number; PH?: number; PW?: number; DH?: number; DW?: number; G?: number; KB?: number };
+  SH?: number; SW?: number; PH?: number; PW?: number; DH?: number; DW?: number; G?: number; KB?: number;
+  TP?: number; LP?: number; HQ?: number; WQ?: number; mode?: number };
+const frame = (p: ConvP) => ({ TP: p.TP!, LP: p.LP!, HQ: p.HQ!, WQ: p.WQ! });
 const g0 = (p: ConvP) => ({
   N: p.N!, C: p.C!, H: p.H!, W: p.W!, O: p.O!, KH: p.KH!, KW: p.KW!, OH: p.OH!, OW: p.OW!,
   SH: p.SH!, SW: p.SW!, PH: p.PH!, PW: p.PW!, DH: p.DH!, DW: p.DW!, G: p.G!,
@@ -106,6 +111,52 @@ export const conv2dBackwardWeightDirect = kernel({
   workspace: (p) => (needsBorder(p) ? paddedH(p) * paddedW(p) : 0),
   cost: convFlops,
   reference: (p) => conv.conv2dBackwardWeightRef(g0(p), p.x!, p.dy!, p.dw!),
+});
+
+/**
+ * Forward for stride 1 with four samples in the vector lanes: x in the lanes
+ * layout (frame TP, LP, HQ, WQ), w packed (PACK.FORWARD), bias, y (NCHW). mode 0: every tap,
+ * the padding taking part; mode 1: only the taps that read the input (the
+ * input gradient as a correlation of the padded output gradient).
+ */
+export const conv2dForwardLanes = kernel({
+  name: 'conv2d_forward_lanes', source: 'conv2d_forward', fn: 'forwardLanes', simd: true, layout: Conv,
+  units: (p) => cdiv(p.N!, 4) * p.OH!,
+  workspace: () => 0,
+  cost: convFlops,
+  reference: (p) => conv.conv2dForwardRef(g0(p), conv.unpackLanes(p.N!, p.C!, p.H!, p.W!, frame(p), p.x!), conv.unpack(g0(p), PACK.FORWARD, p.w!), p.bias, p.y!),
+});
+
+/** Output channels and taps of a lanes weight-gradient block: 4 x 2 when a group's channels are a multiple of four, else 2 x 4. */
+const lanesBlock = (p: ConvP) => ((p.O! / p.G!) % 4 === 0 ? [4, 2] : [2, 4]);
+/** Blocks of the lanes weight-gradient kernel per (group, output-channel block, input channel). */
+export const lanesWeightBlocks = (p: ConvP): number => cdiv(p.KH! * p.KW!, lanesBlock(p)[1]);
+
+/**
+ * Weight gradient for stride 1 with four samples in the vector lanes: x in the
+ * planar lanes layout (frame TP, LP, HQ, WQ, every tap inside), dy in the
+ * planar lanes layout with frame (0, 3, OH, OW + 6), dw. KB blocks of
+ * (output channels by taps) per unit.
+ */
+export const conv2dBackwardWeightLanes = kernel({
+  name: 'conv2d_backward_weight_lanes', source: 'conv2d_backward_weight', fn: 'backwardWeightLanes', simd: true, layout: Conv,
+  units: (p) => p.G! * cdiv(p.O! / p.G!, lanesBlock(p)[0]) * (p.C! / p.G!) * cdiv(lanesWeightBlocks(p), p.KB!),
+  workspace: (p) => p.KB! * 32,
+  cost: convFlops,
+  reference: (p) => conv.conv2dBackwardWeightRef(g0(p), conv.unpackLanes(p.N!, p.C!, p.H!, p.W!, frame(p), p.x!),
+    conv.unpackLanes(p.N!, p.O!, p.OH!, p.OW!, { TP: 0, LP: 3, HQ: p.OH!, WQ: p.OW! + 6 }, p.dy!), p.dw!),
+});
+
+/**
+ * An NCHW tensor x (N, C, H, W) into a lanes layout: y. mode 0: planar, in the
+ * frame (TP, LP, HQ, WQ); mode 1: interleaved (see assembly/conv2d_pack.ts).
+ */
+export const conv2dPackLanes = kernel({
+  name: 'conv2d_pack_lanes', source: 'conv2d_pack', fn: 'packLanes', simd: true, layout: Conv,
+  units: (p) => cdiv(p.N!, 4) * p.C!,
+  workspace: () => 0,
+  cost: (p) => cdiv(p.N!, 4) * 4 * p.C! * (p.mode ? p.H! * p.W! : p.HQ! * p.WQ!) * ELEMENT_COST,
+  reference: (p) => conv.packLanes(p.N!, p.C!, p.H!, p.W!, p.mode ? null : frame(p), p.x!, p.y!),
 });
 
 /** Bias gradient: dy, db. */

@@ -1,8 +1,8 @@
 import type { Backend, ConvGeometry } from '../backend/backend';
 import type { Buf } from '../backend/layout';
 import {
-  PACK, conv2dBackwardBias, conv2dBackwardInputGemm, conv2dBackwardWeightDirect, conv2dBackwardWeightGemm,
-  conv2dForwardDirect, conv2dForwardGemm, conv2dPack,
+  PACK, lanesWeightBlocks, conv2dBackwardBias, conv2dBackwardInputGemm, conv2dBackwardWeightDirect, conv2dBackwardWeightGemm,
+  conv2dBackwardWeightLanes, conv2dForwardDirect, conv2dForwardGemm, conv2dForwardLanes, conv2dPack, conv2dPackLanes,
 } from '../backend/registry';
 import { describe } from '../engine';
 import { ShapeError, fmtShape } from '../errors';
@@ -23,17 +23,68 @@ export interface Conv2dArgs extends Conv2dOptions {
 }
 
 /**
- * The forward kernel for a shape: direct for stride 1 with few output channels
- * per group (the chapter's corr2d, image filters, depthwise), where a 4-row GEMM
- * tile would be mostly empty; packed GEMM otherwise.
+ * Whether a convolution runs on the lanes kernels (four samples in the vector
+ * lanes): stride 1, a batch of at least four, and few channels per group, where
+ * the GEMM tiles' im2col and edges cost more than the products (LeNet's layers,
+ * small CNNs). Their register blocks (four output channels by two columns, or
+ * two output channels by five taps) need no tile edges but the batch's.
+ */
+export function useLanes(g: ConvGeometry): boolean {
+  return g.SH === 1 && g.SW === 1 && g.N >= 4 && g.C / g.G <= 16 && g.O / g.G <= 32;
+}
+
+/**
+ * The forward kernel for a shape: lanes (see useLanes); direct for stride 1 with
+ * few output channels per group (the chapter's corr2d, image filters,
+ * depthwise), where a 4-row GEMM tile would be mostly empty; packed GEMM otherwise.
  */
 export function chooseForward(g: ConvGeometry): typeof conv2dForwardDirect {
+  if (useLanes(g)) return conv2dForwardLanes;
   return g.SH === 1 && g.SW === 1 && g.O / g.G < 4 && g.C / g.G <= 8 ? conv2dForwardDirect : conv2dForwardGemm;
 }
 
-/** The weight-gradient kernel for a shape: direct where the forward pass is. */
+/** The weight-gradient kernel for a shape: lanes, or direct where the forward pass is. */
 export function chooseBackwardWeight(g: ConvGeometry): typeof conv2dBackwardWeightDirect {
+  if (useLanes(g)) return conv2dBackwardWeightLanes;
   return chooseForward(g) === conv2dForwardDirect ? conv2dBackwardWeightDirect : conv2dBackwardWeightGemm;
+}
+
+/** The frame of a lanes-layout buffer (conv2d_pack_lanes): the image at row TP, column LP of HQ x WQ planes. */
+interface Frame { TP: number; LP: number; HQ: number; WQ: number }
+
+/**
+ * The input's frame for the forward and weight-gradient lanes kernels: the zero
+ * padding around it and every tap of a multiple of four output columns inside.
+ */
+function inputFrame(g: ConvGeometry): Frame {
+  const OW4 = Math.ceil(g.OW / 4) * 4;
+  return {
+    TP: g.PH, LP: g.PW,
+    HQ: Math.max(g.PH + g.H, g.OH + (g.KH - 1) * g.DH),
+    WQ: Math.max(g.PW + g.W, OW4 + (g.KW - 1) * g.DW),
+  };
+}
+
+/** The output gradient's frame: three zero columns each side (the transposed correlation reads up to three past a block of columns). */
+const gradFrame = (g: ConvGeometry): Frame => ({ TP: 0, LP: 3, HQ: g.OH, WQ: g.OW + 6 });
+
+/** t (N, C, H, W) in the planar lanes layout with frame f, or the interleaved one when f is null: a new 1-D tensor the caller disposes. */
+function packLanes(be: Backend, t: Tensor, N: number, C: number, H: number, W: number, f: Frame | null, fn: string): Tensor {
+  const y = output([Math.ceil(N / 4) * 4 * C * (f ? f.HQ * f.WQ : H * W)], fn);
+  const g = { N, C, H, W, O: 0, KH: 1, KW: 1, OH: 0, OW: 0, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, G: 1 };
+  run(be, conv2dPackLanes, params(g, { x: t, y, mode: f ? 0 : 1, ...(f ?? {}) }), fn, y);
+  return y;
+}
+
+/**
+ * Blocks per unit of the lanes weight-gradient kernel: as many as keep at
+ * least 12 units (so two threads split them evenly), each unit doing all its
+ * blocks on one sample group while that group's planes are in cache.
+ */
+function lanesWeightGroup(g: ConvGeometry): number {
+  const p = { ...g, KB: 1 };
+  const perBlock = conv2dBackwardWeightLanes.units(p) / lanesWeightBlocks(p); // units with one group of all blocks
+  return Math.ceil(lanesWeightBlocks(p) / Math.ceil(12 / perBlock));
 }
 
 /** Weight columns per backward-weight unit: 8, or 2 when that would leave fewer than 8 units. */
@@ -52,10 +103,11 @@ export function transposedGeometry(g: ConvGeometry): ConvGeometry | null {
 }
 
 /** The Conv layout's parameters: the geometry and the buffers a kernel reads (one object shape for every call). */
-function params(g: ConvGeometry, b: { x?: Buf | null; w?: Buf | null; bias?: Buf | null; y?: Buf | null; dy?: Buf | null; dx?: Buf | null; dw?: Buf | null; db?: Buf | null; KB?: number; mode?: number }) {
+function params(g: ConvGeometry, b: { x?: Buf | null; w?: Buf | null; bias?: Buf | null; y?: Buf | null; dy?: Buf | null; dx?: Buf | null; dw?: Buf | null; db?: Buf | null; KB?: number; mode?: number;
+                                      TP?: number; LP?: number; HQ?: number; WQ?: number }) {
   return {
     N: g.N, C: g.C, H: g.H, W: g.W, O: g.O, KH: g.KH, KW: g.KW, OH: g.OH, OW: g.OW, SH: g.SH, SW: g.SW, PH: g.PH, PW: g.PW,
-    DH: g.DH, DW: g.DW, G: g.G, KB: b.KB ?? 0, mode: b.mode ?? 0,
+    DH: g.DH, DW: g.DW, G: g.G, KB: b.KB ?? 0, mode: b.mode ?? 0, TP: b.TP ?? 0, LP: b.LP ?? 0, HQ: b.HQ ?? 0, WQ: b.WQ ?? 0,
     x: b.x ?? null, w: b.w ?? null, bias: b.bias ?? null, y: b.y ?? null, dy: b.dy ?? null, dx: b.dx ?? null, dw: b.dw ?? null, db: b.db ?? null,
   };
 }
@@ -90,6 +142,12 @@ function packed(be: Backend, w: Tensor, g: ConvGeometry, mode: number, fn: strin
 /** y = conv(x, w) + b into y. */
 function forward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, y: Tensor): void {
   const k = chooseForward(g);
+  if (k === conv2dForwardLanes) {
+    const f = inputFrame(g);
+    const xp = packLanes(be, x, g.N, g.C, g.H, g.W, f, fn);
+    try { run(be, k, params(g, { x: xp, w: packed(be, w, g, PACK.FORWARD, fn), bias: b, y, mode: 0, ...f }), fn, []); } finally { xp.dispose(); }
+    return;
+  }
   const wb = k === conv2dForwardDirect ? w : packed(be, w, g, PACK.FORWARD, fn);
   run(be, k, params(g, { x, w: wb, bias: b, y }), fn, []);
 }
@@ -98,22 +156,38 @@ function forward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor,
 function backward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, dy: Tensor,
                   needDx = x.requiresGrad): Array<Tensor | null> {
   const grads: Array<Tensor | null> = [null, null];
-  if (needDx) {
-    const dx = grads[0] = output(x.shape, fn);
-    const gt = transposedGeometry(g);
-    if (gt && (chooseForward(gt) === conv2dForwardDirect || gt.O / gt.G >= 8)) {
-      // Stride 1: a correlation of dy with the flipped weight, on a forward kernel
-      // (when its output channels fill the GEMM tile; else the col2im GEMM is faster).
-      const k = chooseForward(gt);
-      const wf = packed(be, w, g, k === conv2dForwardDirect ? PACK.FLIP : PACK.FLIP_FORWARD, fn);
-      run(be, k, params(gt, { x: dy, w: wf, y: dx }), fn, []);
-    } else {
-      run(be, conv2dBackwardInputGemm, params(g, { dy, w: packed(be, w, g, PACK.TRANSPOSED, fn), dx }), fn, []);
+  const gt = transposedGeometry(g);
+  const lanesDx = needDx && gt !== null && useLanes(gt), lanesDw = w.requiresGrad && useLanes(g);
+  // The output gradient in the lanes layout, shared by both lanes kernels.
+  const dyp = lanesDx || lanesDw ? packLanes(be, dy, g.N, g.O, g.OH, g.OW, gradFrame(g), fn) : null;
+  try {
+    if (needDx) {
+      const dx = grads[0] = output(x.shape, fn);
+      if (lanesDx) {
+        // Stride 1: a correlation of dy with the flipped weight over the taps that read dy.
+        run(be, conv2dForwardLanes, params(gt!, { x: dyp, w: packed(be, w, g, PACK.FLIP_FORWARD, fn), y: dx, mode: 1, ...gradFrame(g) }), fn, []);
+      } else if (gt && (chooseForward(gt) === conv2dForwardDirect || gt.O / gt.G >= 8)) {
+        // Stride 1: a correlation of dy with the flipped weight, on a forward kernel
+        // (when its output channels fill the GEMM tile; else the col2im GEMM is faster).
+        const k = chooseForward(gt);
+        const wf = packed(be, w, g, k === conv2dForwardDirect ? PACK.FLIP : PACK.FLIP_FORWARD, fn);
+        run(be, k, params(gt, { x: dy, w: wf, y: dx }), fn, []);
+      } else {
+        run(be, conv2dBackwardInputGemm, params(g, { dy, w: packed(be, w, g, PACK.TRANSPOSED, fn), dx }), fn, []);
+      }
     }
-  }
-  if (w.requiresGrad) {
-    const dw = grads[1] = output(w.shape, fn);
-    run(be, chooseBackwardWeight(g), params(g, { KB: weightBlock(g), x, dy, dw }), fn, []);
+    if (w.requiresGrad) {
+      const dw = grads[1] = output(w.shape, fn);
+      if (lanesDw) {
+        const f = inputFrame(g);
+        const xp = packLanes(be, x, g.N, g.C, g.H, g.W, f, fn);
+        try { run(be, conv2dBackwardWeightLanes, params(g, { x: xp, dy: dyp, dw, KB: lanesWeightGroup(g), ...f }), fn, []); } finally { xp.dispose(); }
+      } else {
+        run(be, chooseBackwardWeight(g), params(g, { KB: weightBlock(g), x, dy, dw }), fn, []);
+      }
+    }
+  } finally {
+    dyp?.dispose();
   }
   if (b) {
     const db = b.requiresGrad ? output(b.shape, fn) : null;

@@ -111,3 +111,37 @@ export function unpack(g: ConvGeometry, mode: number, packed: ArrayLike<number>)
   }
   return w;
 }
+
+/** Where an image sits in a lanes-layout buffer: row TP, column LP of HQ x WQ planes. */
+export interface LanesFrame { TP: number; LP: number; HQ: number; WQ: number }
+
+/** Index of element (n, c, h, w) of an (N, C, H, W) tensor in a lanes layout: planar in frame f, or interleaved when f is null. */
+function lanesIndex(n: number, c: number, h: number, w: number, C: number, H: number, W: number, f: LanesFrame | null): number {
+  return f
+    ? ((((n >> 2) * C + c) * f.HQ + f.TP + h) * f.WQ + f.LP + w) * 4 + (n & 3)
+    : ((((n >> 2) * H + h) * W + w) * C + c) * 4 + (n & 3);
+}
+
+/**
+ * The lanes layouts of an NCHW tensor (N, C, H, W), four samples side by side:
+ * planar [ceil(N/4)][C][HQ][WQ][4] with element (n, c, h, w) at row TP + h,
+ * column LP + w of frame f, or interleaved [ceil(N/4)][H][W][C][4] when f is
+ * null; zeros elsewhere. The definition of the conv2d_pack_lanes kernel.
+ */
+export function packLanes(N: number, C: number, H: number, W: number, f: LanesFrame | null, x: ArrayLike<number>,
+                          dst: { [i: number]: number }): void {
+  const size = Math.ceil(N / 4) * C * (f ? f.HQ * f.WQ : H * W) * 4;
+  for (let i = 0; i < size; i++) dst[i] = 0;
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
+    dst[lanesIndex(n, c, h, w, C, H, W, f)] = x[((n * C + c) * H + h) * W + w];
+  }
+}
+
+/** The NCHW tensor (N, C, H, W) held by a lanes-layout buffer (the inverse of packLanes). */
+export function unpackLanes(N: number, C: number, H: number, W: number, f: LanesFrame | null, packed: ArrayLike<number>): Float64Array {
+  const x = new Float64Array(N * C * H * W);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
+    x[((n * C + c) * H + h) * W + w] = packed[lanesIndex(n, c, h, w, C, H, W, f)];
+  }
+  return x;
+}
