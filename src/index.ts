@@ -15,3 +15,4 @@ export * as optim from './optim/index';
 export { fit, type FitOptions, type Model, type LossSpec } from './train';
 export * from './data/index';
 export * as models from './models';
+export { exportOnnx, OnnxExportError, type OnnxExportOptions } from './onnx/index';
