@@ -325,14 +325,12 @@ function stringOption(v: unknown, name: string, dflt: string): string {
  * @throws OnnxExportError for a layer with no ONNX form; TypeError or RangeError for bad arguments.
  *
  * @example
- * import { writeFileSync } from 'node:fs';
  * const net = models.lenet({ seed: 0 }).eval();
- * const bytes = exportOnnx(net, zeros([1, 1, 28, 28]));
- * writeFileSync('lenet.onnx', bytes);
- * // then, with onnxruntime-web (or onnxruntime-node):
+ * const bytes = exportOnnx(net, zeros([1, 1, 28, 28]));    // Uint8Array: save it as lenet.onnx, or serve it
+ * // with onnxruntime-web (or onnxruntime-node) as ort:
  * const session = await ort.InferenceSession.create(bytes);
  * const { output } = await session.run({ input: new ort.Tensor('float32', images, [256, 1, 28, 28]) });
- * output.dims; // [256, 10]
+ * output.dims;                                              // [256, 10]
  */
 export function exportOnnx(model: Module, exampleInput: Tensor, options: OnnxExportOptions = {}): Uint8Array {
   if (!(model instanceof Module)) throw new TypeError(`exportOnnx: model must be an nn.Module, got ${describe(model)}`);
