@@ -242,13 +242,22 @@ describe('exportOnnx: every layer and option, against ONNX Runtime', () => {
     net.dispose();
   });
 
-  it('ceil mode where PyTorch drops the window starting in the padding: exported as the same windows', async () => {
+  it('ceil mode where PyTorch drops the window starting in the padding: exported as the same windows; mixed along height and width', async () => {
     for (const [H, k, s, p] of [[5, 2, 2, 1], [6, 3, 2, 1], [4, 3, 2, 1]]) {
       for (const layer of [new nn.MaxPool2d(k, { stride: s, padding: p, ceilMode: true }), new nn.AvgPool2d(k, { stride: s, padding: p, ceilMode: true }),
         new nn.AvgPool2d(k, { stride: s, padding: p, ceilMode: true, countIncludePad: false })]) {
         await agree(layer, seeded([1, 2, H, H + 1], H));
       }
     }
+    // Mixed: along the height PyTorch drops the last window, along the width it keeps the extra one:
+    // ceil_mode 0 with the right padding extended; refused where padding counts.
+    for (const layer of [new nn.MaxPool2d([2, 3], { stride: 2, padding: [1, 0], ceilMode: true }),
+      new nn.AvgPool2d([2, 3], { stride: 2, padding: [1, 0], ceilMode: true, countIncludePad: false })]) {
+      const m = decode(await agree(layer, seeded([2, 2, 5, 4], 3)));
+      expect(m.graph.node[0].attribute!.find((a) => a.name === 'pads')!.ints).toEqual([1, 0, 1, 1]);
+    }
+    expect(() => exportOnnx(new nn.AvgPool2d([2, 3], { stride: 2, padding: [1, 0], ceilMode: true }), zeros([2, 2, 5, 4])))
+      .toThrow(/cannot export the model \(AvgPool2d\): with ceilMode, PyTorch drops .*countIncludePad: false/);
   });
 
   it('global average pooling, Flatten other than (1, -1) as Reshape, Linear on 3-D input (MatMul + Add), Linear without bias, Softmax and LogSoftmax axes', async () => {

@@ -93,14 +93,32 @@ function weight(ctx: Ctx, t: Tensor, path: string, key: string): string {
 }
 
 /**
- * ONNX pooling's ceil_mode for PyTorch's: in ceil mode PyTorch drops a last
- * window that would start in the right padding, where the ONNX formula (older
- * runtimes) keeps it. The output size the trace found decides: when the floor
- * formula gives it, ceil_mode 0 computes the same windows everywhere.
+ * ONNX pooling's ceil_mode and pads [top, left, bottom, right] for PyTorch's
+ * pooling of `n` to the traced output size `out`. PyTorch's ceil mode drops a
+ * last window that would start in the right padding; ONNX's output-size
+ * formula (and ONNX Runtime's shape inference) does not. So: when the floor
+ * formula gives the traced size along both dimensions, ceil_mode 0 (the same
+ * windows); when the ceil formula gives it along both, ceil_mode 1; when the
+ * dimensions disagree, ceil_mode 0 with the bottom/right padding extended to
+ * reach the kept last window, which only changes nothing where padding does
+ * not count (max pooling, average pooling without countIncludePad).
  */
-function ceilModeFor(n: readonly number[], out: readonly number[], k: readonly number[], s: readonly number[], p: readonly number[], d: readonly number[]): 0 | 1 {
-  const floorSize = (i: number) => Math.floor((n[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) / s[i]) + 1;
-  return floorSize(0) === out[0] && floorSize(1) === out[1] ? 0 : 1;
+function poolingPads(n: readonly number[], out: readonly number[], k: readonly number[], s: readonly number[], p: readonly number[], d: readonly number[],
+                     padCounts: boolean, refuse: (reason: string) => never): { ceil: 0 | 1; pads: number[] } {
+  const span = (i: number) => n[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1;
+  const floorOut = [0, 1].map((i) => Math.floor(span(i) / s[i]) + 1);
+  const ceilOut = [0, 1].map((i) => Math.ceil(span(i) / s[i]) + 1);
+  const pads = [p[0], p[1], p[0], p[1]];
+  if (floorOut[0] === out[0] && floorOut[1] === out[1]) return { ceil: 0, pads };
+  if (ceilOut[0] === out[0] && ceilOut[1] === out[1]) return { ceil: 1, pads };
+  if (padCounts) {
+    refuse(`with ceilMode, PyTorch drops the last window along one dimension and keeps a window past the padding along the other (input ${n.join(' x ')}, output ${out.join(' x ')}); `
+      + 'ONNX expresses that only where padding does not count: use countIncludePad: false');
+  }
+  for (let i = 0; i < 2; i++) {
+    if (out[i] !== floorOut[i]) pads[2 + i] = (out[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 - n[i] - p[i];
+  }
+  return { ceil: 0, pads };
 }
 
 /** Refuses an input that is not batched NCHW. */
@@ -162,10 +180,10 @@ function maxPool(ctx: Ctx, m: MaxPool2d, x: Value, y: Tensor, path: string): str
   expect4d(x, path, m);
   const o = m.options;
   const k = pair(m.kernelSize, [1, 1]), s = pair(o.stride, k), p = pair(o.padding, [0, 0]), d = pair(o.dilation, [1, 1]);
-  const n = x.t.shape.slice(2), out = y.shape.slice(2);
+  const refuse = (reason: string): never => { throw new OnnxExportError(path, typeName(m), reason); };
+  const { ceil, pads } = poolingPads(x.t.shape.slice(2), y.shape.slice(2), k, s, p, d, false, refuse);
   return ctx.g.node('MaxPool', scopeOf(path), [x.name], {
-    ceil_mode: { i: o.ceilMode ? ceilModeFor(n, out, k, s, p, d) : 0 }, dilations: { ints: d }, kernel_shape: { ints: k },
-    pads: { ints: [p[0], p[1], p[0], p[1]] }, strides: { ints: s },
+    ceil_mode: { i: ceil }, dilations: { ints: d }, kernel_shape: { ints: k }, pads: { ints: pads }, strides: { ints: s },
   })[0];
 }
 
@@ -176,15 +194,14 @@ function avgPool(ctx: Ctx, m: AvgPool2d, x: Value, y: Tensor, path: string): str
     throw new OnnxExportError(path, typeName(m), `divisorOverride (${o.divisorOverride}) has no ONNX AveragePool form`);
   }
   const k = pair(m.kernelSize, [1, 1]), s = pair(o.stride, k), p = pair(o.padding, [0, 0]);
-  const n = x.t.shape.slice(2), out = y.shape.slice(2);
-  const ceil = o.ceilMode ? ceilModeFor(n, out, k, s, p, [1, 1]) : 0;
-  // With ceilMode, a last window running past the right padding is divided by
-  // its size clipped to the padded input (countIncludePad), as in PyTorch and
-  // ONNX Runtime (checked by the tests).
   const include = o.countIncludePad ?? true;
+  const refuse = (reason: string): never => { throw new OnnxExportError(path, typeName(m), reason); };
+  // With ceil_mode 1, a last window running past the right padding is divided
+  // by its size clipped to the padded input (countIncludePad), in PyTorch and
+  // in ONNX Runtime alike (checked by the tests).
+  const { ceil, pads } = poolingPads(x.t.shape.slice(2), y.shape.slice(2), k, s, p, [1, 1], include, refuse);
   return ctx.g.node('AveragePool', scopeOf(path), [x.name], {
-    ceil_mode: { i: ceil }, count_include_pad: { i: include ? 1 : 0 }, kernel_shape: { ints: k },
-    pads: { ints: [p[0], p[1], p[0], p[1]] }, strides: { ints: s },
+    ceil_mode: { i: ceil }, count_include_pad: { i: include ? 1 : 0 }, kernel_shape: { ints: k }, pads: { ints: pads }, strides: { ints: s },
   })[0];
 }
 
