@@ -47,7 +47,7 @@ export class OnnxExportError extends WasmconvError {
   }
 }
 
-/** The lowest and highest operator sets exported, with the IR version of the ONNX release that introduced each. */
+/** The IR version of the ONNX release that introduced each operator set exported (13 to 21). */
 const IR_VERSION: Record<number, number> = { 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10 };
 const OPSET_MIN = 13, OPSET_MAX = 21;
 
