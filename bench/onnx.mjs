@@ -1,7 +1,7 @@
 // LeNet inference: wasmconv against the same model exported with exportOnnx and
 // run by ONNX Runtime Web (onnxruntime-web, its wasm backend, in Node).
 //
-//   npm run build && node bench/onnx.mjs [--quick] [--out FILE]
+//   npm run build && node bench/onnx.mjs [--quick] [--rounds N] [--out FILE]
 //
 // Four engines, each in a child process of its own (ONNX Runtime fixes its
 // thread count when its wasm starts, once per process): wasmconv with 1 thread
@@ -13,7 +13,10 @@
 // for ONNX Runtime `(await session.run({ input: new ort.Tensor(...) })).output.data`.
 // Batches 1 and 256. Each figure: a warm-up (V8 tiers the wasm up), then the
 // median over many timed windows (each ≥ 1 ms of back-to-back inferences).
-// Per-layer rows time each layer alone on its own input (wasmconv: the layer's
+// The four children run in turn, `--rounds` times (default 3; 1 with --quick);
+// each figure reported is the lowest of its rounds' medians, since on a shared
+// machine another process can only make a round slower (every round is in the
+// JSON). Per-layer rows time each layer alone on its own input (wasmconv: the layer's
 // forward; ONNX Runtime: a one-layer model exported from that layer), so the
 // gap can be placed; the 'call' row is the cost of one call of an identity
 // model (input in, output out).
@@ -34,13 +37,16 @@ const BATCHES = [1, 256];
 const now = () => performance.now();
 
 function parseArgs(argv) {
-  const a = { quick: false, out: join(BENCH_DIR, 'results-onnx.json'), child: null };
+  const a = { quick: false, rounds: null, out: join(BENCH_DIR, 'results-onnx.json'), child: null };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--quick') a.quick = true;
+    else if (argv[i] === '--rounds') a.rounds = Number(argv[++i]);
     else if (argv[i] === '--out') a.out = argv[++i];
     else if (argv[i] === '--child') a.child = argv[++i];
-    else throw new Error(`unknown argument ${argv[i]}\nusage: node bench/onnx.mjs [--quick] [--out FILE]`);
+    else throw new Error(`unknown argument ${argv[i]}\nusage: node bench/onnx.mjs [--quick] [--rounds N] [--out FILE]`);
   }
+  a.rounds ??= a.quick ? 1 : 3;
+  if (!Number.isInteger(a.rounds) || a.rounds < 1) throw new Error(`--rounds must be a positive integer, got ${a.rounds}`);
   return a;
 }
 
@@ -162,14 +168,20 @@ function runChild(spec, quick) {
 
 async function parent(args) {
   const specs = ['wasmconv:1', 'ort:1', `wasmconv:${CORES}`, `ort:${CORES}`];
-  const results = specs.map((s) => runChild(s, args.quick));
-  const get = (engine, threads, what, batch) => results.find((r) => r.engine === engine && r.threads === threads)?.rows.find((x) => x.what === what && x.batch === batch);
+  const rounds = [];
+  for (let k = 0; k < args.rounds; k++) rounds.push(specs.map((s) => runChild(s, args.quick)));
+  const results = rounds.flat();
+  // The lowest median of the rounds for each row.
+  const get = (engine, threads, what, batch) => {
+    const rows = results.filter((r) => r.engine === engine && r.threads === threads).map((r) => r.rows.find((x) => x.what === what && x.batch === batch));
+    return rows.reduce((b, r) => (r.ms < b.ms ? r : b));
+  };
   const ortVersion = results.find((r) => r.engine === 'ort').version;
   const wcBuild = results.find((r) => r.engine === 'wasmconv').build;
 
   const lines = [];
   lines.push(`LeNet inference (models.lenet, eval, noGrad): wasmconv (${wcBuild}) vs ONNX Runtime Web ${ortVersion} (wasm), Node ${process.versions.node}, ${CORES} cores`);
-  lines.push('median ms per inference (input values in, output values out); images/s; ratio = ONNX Runtime time / wasmconv time (> 1: wasmconv faster)');
+  lines.push(`median ms per inference (input values in, output values out; the lowest median of ${args.rounds} round${args.rounds > 1 ? 's' : ''}); images/s; ratio = ONNX Runtime time / wasmconv time (> 1: wasmconv faster)`);
   lines.push('');
   const head = `${'threads'.padEnd(8)}${'batch'.padStart(6)}${'wasmconv ms'.padStart(14)}${'img/s'.padStart(11)}${'ORT ms'.padStart(11)}${'img/s'.padStart(11)}${'ratio'.padStart(8)}`;
   lines.push(head, '-'.repeat(head.length));
@@ -197,11 +209,16 @@ async function parent(args) {
     }
   }
   const maxLoad = Math.max(...results.flatMap((r) => [r.loadBefore, r.loadAfter]));
+  const spread = summary.map((r) => {
+    const all = (engine) => results.filter((x) => x.engine === engine && x.threads === r.threads).map((x) => x.rows.find((y) => y.what === 'lenet' && y.batch === r.batch).ms);
+    return `${r.threads}t b${r.batch}: wasmconv ${all('wasmconv').map((v) => v.toFixed(3)).join('/')}, ORT ${all('ort').map((v) => v.toFixed(3)).join('/')}`;
+  });
+  if (args.rounds > 1) lines.push('', 'each round\'s median ms:', ...spread.map((l) => `  ${l}`));
   lines.push('', `1-minute load average during the run: up to ${maxLoad.toFixed(1)} on ${CORES} cores${maxLoad > CORES / 2 ? ' (other processes were running: the figures are disturbed)' : ''}`);
   console.log(lines.join('\n'));
   const out = {
     date: new Date().toISOString(), node: process.versions.node, cores: CORES, cpu: cpus()[0]?.model, memoryBytes: totalmem(),
-    quick: args.quick, maxLoadAverage: maxLoad, model: 'models.lenet({ seed: 0 }).eval()', batches: BATCHES, wasmconvBuild: wcBuild, onnxruntimeWeb: ortVersion,
+    quick: args.quick, rounds: args.rounds, maxLoadAverage: maxLoad, model: 'models.lenet({ seed: 0 }).eval()', batches: BATCHES, wasmconvBuild: wcBuild, onnxruntimeWeb: ortVersion,
     summary, engines: results,
   };
   writeFileSync(args.out, `${JSON.stringify(out, null, 2)}\n`);
