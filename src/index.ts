@@ -19,3 +19,4 @@ export {
 export * from './data/index';
 export * as models from './models';
 export * from './io/index';
+export { exportOnnx, OnnxExportError, type OnnxExportOptions } from './onnx/index';

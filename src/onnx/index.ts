@@ -1,0 +1,2 @@
+// ONNX export: exportOnnx and its error.
+export { exportOnnx, OnnxExportError, type OnnxExportOptions } from './export';
