@@ -15,21 +15,26 @@ const RETRY_BUDGET_MS = 45_000;
 import { multiThreadPeak, singleThreadPeak, wasmBytes } from './lib/peak.mjs';
 import { CORES, coldInitTimes, loadWasmconv, releaseEngine, runWasmconv, trainingStep, warmUpOps, wasmconvVariants } from './lib/wasmconv.mjs';
 import { runPlainJs } from './lib/plainjs.mjs';
-import { legend, memoryTable, shapeTables, startupTable, summary, trainingLines } from './lib/report.mjs';
+import { MEM_SIZES, runCopies, runMemOps, runRelu } from './lib/memops.mjs';
+import { compareWithPrevious, loadBaseline } from './lib/compare.mjs';
+import { copyLines, legend, memOpsTables, memoryTable, readbackTable, reluLines, shapeTables, startupTable, summary, trainingLines, vsPreviousLines } from './lib/report.mjs';
 import { checkTargets, formatTargets } from './targets.mjs';
 
-const USAGE = `usage: node bench/run.mjs [--quick] [--only NAME[,NAME...]] [--engines ID[,ID...]] [--shapes FILE] [--out FILE]
+const USAGE = `usage: node bench/run.mjs [--quick] [--only NAME[,NAME...]] [--engines ID[,ID...]] [--shapes FILE] [--out FILE] [--baseline FILE]
   --quick          the shapes marked "quick" in the shape list, shorter timing (smoke run)
   --only NAME      only these shapes (repeatable or comma-separated; overrides --quick's subset)
   --engines ID     only these engines: ${['wasm-simd-1t', 'wasm-simd-nt', 'wasm-relaxed-1t', 'wasm-nosimd-1t', 'reference', 'wasm-corr2d', 'wasm-corr2d-nt', 'plainjs-corr2d', 'tfjs-cpu', 'tfjs-wasm'].join(', ')}
-                   (ratios need wasm-simd-1t, which always runs); also: training
+                   (ratios need wasm-simd-1t, which always runs); also: training, memops (element-wise and
+                   reduction rows), relu (the relu rows), copies (JS <-> wasm copies); --only alone skips those three
   --shapes FILE    another shape list in the bench/shapes.json format
-  --out FILE       where to write the results (default bench/results.json)`;
+  --out FILE       where to write the results (default bench/results.json)
+  --baseline FILE  the previous run to compare the convolution rows with (default: the committed
+                   bench/results.json, git show HEAD:bench/results.json)`;
 
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const a = { quick: false, only: [], engines: [], out: join(BENCH_DIR, 'results.json'), shapesFile: join(BENCH_DIR, 'shapes.json'), child: null };
+  const a = { quick: false, only: [], engines: [], out: join(BENCH_DIR, 'results.json'), shapesFile: join(BENCH_DIR, 'shapes.json'), child: null, baseline: null };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = () => { if (i + 1 >= argv.length) throw new UsageError(`${k} needs a value\n${USAGE}`); return argv[++i]; };
@@ -39,6 +44,7 @@ function parseArgs(argv) {
     else if (k === '--engines') a.engines.push(...val().split(',').filter(Boolean));
     else if (k.startsWith('--engines=')) a.engines.push(...k.slice(10).split(',').filter(Boolean));
     else if (k === '--out') a.out = val();
+    else if (k === '--baseline') a.baseline = val();
     else if (k === '--shapes') a.shapesFile = val();
     else if (k === '--child') a.child = val();
     else if (k === '--help' || k === '-h') { console.log(USAGE); process.exit(0); }
@@ -58,6 +64,8 @@ function selectShapes(args) {
 }
 
 const wants = (args, id) => !args.engines.length || args.engines.includes(id) || id === 'wasm-simd-1t';
+/** The memory-bound rows (memops, relu, copies): by default, and when asked by --engines; --only (shapes) alone skips them. */
+const wantsMem = (args, id) => (args.engines.length ? args.engines.includes(id) : !args.only.length);
 
 // ---------------------------------------------------------------- children
 
@@ -162,7 +170,7 @@ function derive(results) {
     const base = s.engines['wasm-simd-1t'];
     for (const r of Object.values(s.engines)) {
       const peak = results.peaks[r.peak];
-      for (const dir of ['fwd', 'bwd']) {
+      for (const dir of ['fwd', 'bwd', 'fwdRead']) {
         const p = r[dir];
         if (!p || !p.supported) continue;
         p.gflops = p.flops / p.medianMs / 1e6;
@@ -201,6 +209,8 @@ async function main() {
   const t0 = now();
   const meter = cpuMeter();
   const shapes = selectShapes(args);
+  // The previous run, read before this one overwrites bench/results.json.
+  const baseline = loadBaseline(args.baseline);
   const policy = args.quick ? POLICY.quick : POLICY.full;
   const results = {
     schema: 1, generatedAt: new Date().toISOString(), quick: args.quick, argv: process.argv.slice(2),
@@ -232,7 +242,8 @@ async function main() {
   if (wants(args, 'training')) {
     progress('training step');
     try {
-      results.training = await trainingStep(wc, policy);
+      // Measured again after waiting for quiet when other processes were busy meanwhile (as the rows are).
+      results.training = await measureRow(() => trainingStep(wc, policy), budget);
     } catch (e) {
       results.training = { error: e.message };
     }
@@ -240,6 +251,7 @@ async function main() {
   progress('JIT warm-up of the op layer');
   await warmUpOps(wc, args.quick ? 100 : 300);
   const variants = wasmconvVariants().filter((v) => !v.child && !v.skip && wants(args, v.id));
+  const tConv = now();
   for (const s of shapes) {
     const g = geometry(s);
     const entry = { ...s, geometry: g, engines: {} };
@@ -262,12 +274,39 @@ async function main() {
     }
   }
 
+  results.sectionS = { conv: (now() - tConv) / 1000 };
+  // Memory-bound rows: element-wise ops and reductions against the wasm copy, relu against a Float32Array copy.
+  const tMem = now();
+  if (wantsMem(args, 'memops')) {
+    try {
+      results.memops = await runMemOps(wc, { quick: args.quick, sizes: MEM_SIZES, measureRow, budget });
+    } catch (e) {
+      results.memops = { error: e.message };
+    }
+  }
+  if (wantsMem(args, 'relu')) {
+    try {
+      results.relu = await runRelu(wc, { quick: args.quick, measureRow, budget });
+    } catch (e) {
+      results.relu = { error: e.message };
+    }
+  }
+
+  if (wantsMem(args, 'copies')) {
+    try {
+      results.copies = await runCopies(wc, { quick: args.quick, measureRow, budget });
+    } catch (e) {
+      results.copies = { error: e.message };
+    }
+  }
+  results.sectionS.memory = (now() - tMem) / 1000;
   results.coldInits = coldInitTimes();
   // Release the main process's engine before the children run.
   await releaseEngine(wc).catch((e) => progress(`  ${e.message}`));
 
   if (!args.engines.length || args.engines.includes('wasm-relaxed-1t')) {
     progress('relaxed-SIMD child (node --experimental-wasm-relaxed-simd)');
+    const tChild = now();
     let r = await runChild('relaxed', args, ['--experimental-wasm-relaxed-simd']);
     if (r.code !== 0 && /bad option|unknown option|not allowed/i.test(r.stderr)) {
       progress('  the flag is unknown to this node; retrying without it');
@@ -281,12 +320,15 @@ async function main() {
       for (const c of r.data.coldInits ?? []) if (!results.coldInits.some((d) => d.key === c.key)) results.coldInits.push({ ...c, process: 'relaxed child' });
       for (const entry of results.shapes) Object.assign(entry.engines, r.data.rows[entry.name] ?? {});
     }
+    results.sectionS.relaxedChild = (now() - tChild) / 1000;
   }
 
   const tfjsWanted = ['tfjs-cpu', 'tfjs-wasm'].filter((id) => !args.engines.length || args.engines.includes(id));
   if (tfjsWanted.length) {
     progress('tfjs child');
+    const tChild = now();
     const r = await runChild('tfjs', args, []);
+    results.sectionS.tfjsChild = (now() - tChild) / 1000;
     childCpuS += r.data?.cpuS ?? 0;
     if (!r.data) results.tfjs = { error: `child failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' / ')}` };
     else {
@@ -298,6 +340,7 @@ async function main() {
   results.engineOrder = ['wasm-simd-1t', 'wasm-simd-nt', 'wasm-relaxed-1t', 'wasm-nosimd-1t', 'wasm-corr2d', 'wasm-corr2d-nt', 'reference', 'plainjs-corr2d', 'tfjs-wasm', 'tfjs-cpu']
     .filter((id) => results.shapes.some((s) => s.engines[id]));
   derive(results);
+  results.vsPrevious = compareWithPrevious(results, baseline);
   results.targets = checkTargets(results);
   results.durationS = (now() - t0) / 1000;
   const load = meter();
@@ -314,6 +357,11 @@ async function main() {
     ...summary(results),
     ...legend(results),
     ...shapeTables(results),
+    ...readbackTable(results),
+    ...memOpsTables(results),
+    ...reluLines(results),
+    ...copyLines(results),
+    ...vsPreviousLines(results),
     ...startupTable(results),
     ...memoryTable(results),
     ...trainingLines(results),
@@ -321,7 +369,8 @@ async function main() {
     'Targets (figures from this run):',
     ...formatTargets(results.targets),
     '',
-    `Results: ${args.out}; bench took ${results.durationS.toFixed(0)} s (excluding npm run build).`,
+    `Results: ${args.out}; bench took ${results.durationS.toFixed(0)} s (excluding npm run build): ` +
+      Object.entries(results.sectionS).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ') + '.',
   ];
   process.stdout.write(out.join('\n') + '\n');
 }

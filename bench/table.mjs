@@ -38,9 +38,97 @@ for (const s of r.shapes) {
     out.push(`| ${dir === 'fwd' ? `\`${s.name}\`` : ''} | ${dir === 'fwd' ? 'forward' : 'backward'} | ${row.join(' | ')} |`);
   }
 }
-out.push('');
-out.push(`Training step (the chapter's 6x8 image, 1x2 kernel: forward, summed squared loss, backward, SGD update): ` +
-  `median ${r.training.medianUs.toFixed(2)} µs.`);
+
+// Forward with readback, beside kernel-only: the ratio of wasmconv SIMD 1T to each peer, both ways.
+const peers = [['tfjs-wasm', 'tfjs-backend-wasm'], ['tfjs-cpu', 'tfjs-backend-cpu'], ['plainjs-corr2d', 'plain-JS corr2d']];
+const ratio = (s, id, dir) => {
+  const a = s.engines['wasm-simd-1t']?.[dir], b = s.engines[id]?.[dir];
+  return a && b && a.supported && b.supported ? b.medianMs / a.medianMs : null;
+};
+if (r.shapes.some((s) => s.engines['wasm-simd-1t']?.fwdRead)) {
+  out.push('');
+  out.push('Forward, kernel-only and with the output read back into JS (wasmconv `y.data()`, tfjs `y.dataSync()`; plain JS already has its arrays): median time, and how many times faster wasmconv SIMD 1T is than each peer, kernel-only → with readback:');
+  out.push('');
+  out.push(`| shape | wasmconv SIMD 1T | + readback | ${peers.map((p) => `vs ${p[1]}`).join(' | ')} |`);
+  out.push(`|---|---:|---:|${peers.map(() => '---:').join('|')}|`);
+  const x = (v) => (v === null ? '–' : `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)}x`);
+  for (const s of r.shapes) {
+    const b = s.engines['wasm-simd-1t'];
+    if (!b || !b.fwdRead) continue;
+    const cells = peers.map(([id]) => (s.engines[id]?.fwdRead ? `${x(ratio(s, id, 'fwd'))} → ${x(ratio(s, id, 'fwdRead'))}` : '–'));
+    out.push(`| \`${s.name}\` | ${ms(b.fwd.medianMs)} ms | ${b.fwdRead.supported ? ms(b.fwdRead.medianMs) + ' ms' : '–'} | ${cells.join(' | ')} |`);
+  }
+}
+
+// Element-wise ops and reductions: GB/s and the ratio to the wasm copy; the thread speed-up.
+const m = r.memops;
+const size = (b) => (b >= 2 ** 20 ? `${b / 2 ** 20} MiB` : `${b / 1024} KiB`);
+if (m && !m.error) {
+  for (const T of m.threads) {
+    const rows = m.rows.filter((x) => x.requestedThreads === T);
+    out.push('');
+    out.push(`Element-wise ops and reductions, ${T} thread${T > 1 ? 's' : ''}, kernel-only: GB/s (operand bytes read + output bytes written, per median call) · ratio to the wasm copy (\`clone()\`, 2 × bytes) measured in the same rounds:`);
+    out.push('');
+    out.push(`| op | ${m.sizes.map(size).join(' | ')} |`);
+    out.push(`|---|${m.sizes.map(() => '---:').join('|')}|`);
+    for (const op of m.ops) {
+      const cells = m.sizes.map((b) => {
+        const row = rows.find((x) => x.bytes === b);
+        if (!row || !row.cases) return '–';
+        const c = row.cases[op.id];
+        return op.id === 'copy' ? `${c.gbps.toFixed(1)}` : `${c.gbps.toFixed(1)} · ${c.vsCopy.toFixed(2)}`;
+      });
+      out.push(`| \`${op.label.replace(' (wasm copy)', '')}\`${op.id === 'copy' ? ' (copy)' : ''} | ${cells.join(' | ')} |`);
+    }
+  }
+  const sp = (m.speedups ?? []).filter((x) => x.bytes >= m.speedupFrom);
+  if (sp.length) {
+    out.push('');
+    out.push(`${sp[0].threads} threads against 1 (1-thread median / ${sp[0].threads}-thread median):`);
+    out.push('');
+    out.push(`| op | ${sp.map((x) => size(x.bytes)).join(' | ')} |`);
+    out.push(`|---|${sp.map(() => '---:').join('|')}|`);
+    for (const op of m.ops) out.push(`| \`${op.label.replace(' (wasm copy)', '')}\` | ${sp.map((x) => `${x.ops[op.id].toFixed(2)}x`).join(' | ')} |`);
+  }
+}
+const rl = r.relu;
+if (rl && !rl.error) {
+  out.push('');
+  out.push(`\`relu\` on (${rl.shape.join(', ')}), against a \`Float32Array\` copy of the same bytes (\`dst.set(src)\`) in the same rounds:`);
+  out.push('');
+  out.push('| threads | copy | forward | forward + backward | forward + `data()` |');
+  out.push('|---|---:|---:|---:|---:|');
+  const us = (c) => `${(c.medianMs * 1000).toFixed(0)} µs`;
+  for (const row of rl.rows) {
+    if (!row.cases) continue;
+    const c = row.cases;
+    out.push(`| ${row.threads} | ${us(c.jsCopy)} | ${us(c.forward)} · ${c.forward.vsJsCopy.toFixed(1)}x | ${us(c.forwardBackward)} · ${c.forwardBackward.vsJsCopy.toFixed(1)}x | ${us(c.forwardReadback)} · ${c.forwardReadback.vsJsCopy.toFixed(1)}x |`);
+  }
+}
+const cp = r.copies;
+if (cp && !cp.error) {
+  out.push('');
+  out.push('Copies between JS and wasm memory, 1 thread: median time · time / `dst.set(src)` of the same bytes in the same rounds:');
+  out.push('');
+  out.push(`| copy | ${cp.rows.map((x) => size(x.bytes)).join(' | ')} |`);
+  out.push(`|---|${cp.rows.map(() => '---:').join('|')}|`);
+  for (const [id, label] of [['jsSet', '`dst.set(src)`'], ['jsSlice', '`src.slice()`'], ['tensor', '`tensor(src, shape)`'], ['data', '`x.data()`'], ['assign', '`x.assign(src)`'], ['toArray', '`x.toArray()`']]) {
+    out.push(`| ${label} | ${cp.rows.map((x) => (x.cases ? `${ms(x.cases[id].medianMs)} ms · ${x.cases[id].vsJsSet.toFixed(2)}x` : '–')).join(' | ')} |`);
+  }
+}
+const v = r.vsPrevious;
+if (v && !v.error) {
+  const own = v.rows.filter((x) => x.own);
+  out.push('');
+  out.push(`Against the previous run (${v.source}, ${String(v.previousGeneratedAt).slice(0, 10)}${v.sameMachine ? '' : `, another machine: ${v.machines.prev}; ratios divided by the peers' ${v.control.factor.toFixed(2)}x`}): ` +
+    `${own.length} wasmconv convolution rows, ${own.filter((x) => x.verdict === 'slower').length} slower beyond their noise band, ${own.filter((x) => x.verdict === 'faster').length} faster (bench/README.md, "Noise").`);
+}
+
+if (r.training && Number.isFinite(r.training.medianUs)) {
+  out.push('');
+  out.push(`Training step (the chapter's 6x8 image, 1x2 kernel: forward, summed squared loss, backward, SGD update): ` +
+    `median ${r.training.medianUs.toFixed(2)} µs.`);
+}
 out.push('');
 out.push('| target | on | result | figures |');
 out.push('|---|---|---|---|');

@@ -90,7 +90,78 @@ export function checkTargets(results) {
   const t = results.training;
   if (!t || !Number.isFinite(t.medianUs)) add('training step <= 10 us', 'chapter 6x8, 1x2', 'SKIP', 'not measured');
   else add('training step <= 10 us', 'chapter 6x8, 1x2', t.medianUs <= 10 ? 'PASS' : 'FAIL', `${t.medianUs.toFixed(2)} us per step (median)`);
+
+  memTargets(results, add);
+  reluTargets(results, add);
+  previousTargets(results, add);
   return out;
+}
+
+const fmtSize = (b) => (b >= 2 ** 20 ? `${b / 2 ** 20} MiB` : `${b / 1024} KiB`);
+
+/** Element-wise and reductions: >= 0.7x the wasm copy on 1 thread at every size; >= 1.6x on all threads vs 1 from 4 MiB. */
+function memTargets(results, add) {
+  const m = results.memops;
+  if (!m || m.error) {
+    add('element-wise/reductions >= 0.7x wasm copy, 1T', 'every op and size', 'SKIP', m ? m.error : 'not measured');
+    return;
+  }
+  const one = m.rows.filter((r) => r.requestedThreads === 1);
+  for (const op of m.ops.filter((o) => o.id !== 'copy')) {
+    const cells = one.map((r) => (r.cases ? { b: r.bytes, v: r.cases[op.id].vsCopy } : { b: r.bytes, v: NaN }));
+    if (!cells.length) { add('>= 0.7x wasm copy (GB/s), 1T', op.label, 'SKIP', 'not measured'); continue; }
+    const bad = cells.filter((c) => !(c.v >= 0.7));
+    add('>= 0.7x wasm copy (GB/s), 1T', op.label, bad.length ? 'FAIL' : 'PASS',
+      `${cells.map((c) => `${fmtSize(c.b)} ${Number.isFinite(c.v) ? c.v.toFixed(2) : 'error'}`).join(', ')}${bad.length ? ` (${bad.length} of ${cells.length} below 0.70)` : ''}`);
+  }
+  const nT = m.threads[m.threads.length - 1];
+  if (m.threads.length < 2) { add('>= 1.6x on all threads vs 1, from 4 MiB', 'every op', 'SKIP', 'one core'); return; }
+  const sp = (m.speedups ?? []).filter((s) => s.bytes >= m.speedupFrom);
+  for (const op of m.ops) {
+    if (!sp.length) { add(`${nT} threads >= 1.6x 1 thread, >= ${fmtSize(m.speedupFrom)}`, op.label, 'SKIP', 'not measured'); continue; }
+    const bad = sp.filter((s) => !(s.ops[op.id] >= 1.6));
+    const figures = sp.map((s) => `${fmtSize(s.bytes)} ${s.ops[op.id].toFixed(2)}x`).join(', ');
+    if (op.id === 'copy') add(`${nT} threads vs 1 thread (information)`, op.label, 'INFO', figures);
+    else add(`${nT} threads >= 1.6x 1 thread, >= ${fmtSize(m.speedupFrom)}`, op.label, bad.length ? 'FAIL' : 'PASS', figures + (bad.length ? ` (${bad.length} below 1.60x)` : ''));
+  }
+}
+
+/** relu on (64, 6, 28, 28), 1 thread: forward <= 6x and forward + backward <= 15x a Float32Array copy of the same bytes. */
+function reluTargets(results, add) {
+  const r = results.relu;
+  const row = r && !r.error ? r.rows.find((x) => x.requestedThreads === 1 && x.cases) : null;
+  const subject = `relu (${r && r.shape ? r.shape.join(', ') : '64, 6, 28, 28'}), 1T`;
+  for (const [id, max, name] of [['forward', 6, 'forward <= 6x a Float32Array copy'], ['forwardBackward', 15, 'forward + backward <= 15x a Float32Array copy']]) {
+    if (!row) { add(name, subject, 'SKIP', r && r.error ? r.error : 'not measured'); continue; }
+    const c = row.cases[id], copy = row.cases.jsCopy;
+    add(name, subject, c.vsJsCopy <= max ? 'PASS' : 'FAIL', `${fmtMs(c.medianMs * 1000)} us vs copy ${fmtMs(copy.medianMs * 1000)} us: ${c.vsJsCopy.toFixed(2)}x (need <= ${max}x)`);
+  }
+}
+
+/**
+ * No wasmconv convolution row slower than in the previous run by more than its
+ * noise band (see lib/compare.mjs). Rows beyond the band that were measured
+ * while other processes used much of the machine cannot be judged: with such
+ * rows and no clear slower row, the target is SKIP (re-run on a quiet machine).
+ */
+function previousTargets(results, add) {
+  const v = results.vsPrevious;
+  const name = 'not slower than the previous run beyond noise';
+  if (!v || v.error) { add(name, 'convolution rows', 'SKIP', v ? v.error : 'not compared'); return; }
+  if (v.comparable === false) { add(name, 'convolution rows', 'SKIP', v.note); return; }
+  const engines = [...new Set(v.rows.filter((r) => r.own).map((r) => r.engine))];
+  if (!engines.length) { add(name, 'convolution rows', 'SKIP', 'no row in common with the previous run'); return; }
+  const note = v.adjusted ? ` [other machine: ratios / ${v.control.factor.toFixed(2)} (control)]` : '';
+  const desc = (r) => `${r.shape} ${r.dir} ${r.adjRatio.toFixed(2)}x (band ${(r.band * 100).toFixed(0)}%${r.disturbed ? `, others ${(Math.max(r.othersNow ?? 0, r.othersPrev ?? 0) * 100).toFixed(0)}%` : ''})`;
+  for (const e of engines) {
+    const rows = v.rows.filter((r) => r.engine === e);
+    const slower = rows.filter((r) => r.verdict === 'slower');
+    const disturbed = rows.filter((r) => r.verdict === 'disturbed');
+    const worst = rows.reduce((a, r) => (r.adjRatio > a.adjRatio ? r : a));
+    if (slower.length) add(name, e, 'FAIL', `${slower.length} of ${rows.length} rows slower: ${slower.map(desc).join(', ')}` + (disturbed.length ? `; ${disturbed.length} more beyond the band while disturbed` : '') + note);
+    else if (disturbed.length) add(name, e, 'SKIP', `not judged: ${disturbed.length} of ${rows.length} rows beyond the band were measured while other processes used > ${(v.disturbedShare * 100).toFixed(0)}% of the machine: ${disturbed.map(desc).join(', ')}` + note);
+    else add(name, e, 'PASS', `${rows.length} rows within noise or faster; worst ${desc(worst)}` + note);
+  }
 }
 
 /** The PASS/FAIL list as text lines. */

@@ -167,6 +167,19 @@ export function median(xs) {
   return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
 }
 
+/** The q-quantile (0..1) of numbers, linear between order statistics. */
+export function quantile(xs, q) {
+  const a = [...xs].sort((p, r) => p - r);
+  if (!a.length) return NaN;
+  const i = (a.length - 1) * q, lo = Math.floor(i), hi = Math.ceil(i);
+  return a[lo] + (a[hi] - a[lo]) * (i - lo);
+}
+
+/** Median, minimum and quartiles of samples (ms), as the rows report them. */
+export function summarize(samples) {
+  return { medianMs: median(samples), minMs: Math.min(...samples), q1Ms: quantile(samples, 0.25), q3Ms: quantile(samples, 0.75) };
+}
+
 /**
  * Timing policies. A measurement is: one cold first call (reported apart), warm-up
  * calls (at least `warmIters` and `warmMs`), then samples until both `minIters`
@@ -226,7 +239,84 @@ export function measure({ run, setup = null, teardown = null, policy = POLICY.fu
     const el = now() - s0;
     if ((samples.length >= policy.minIters && el >= policy.minMs) || el >= policy.maxMs) break;
   }
-  return { firstMs: first, medianMs: median(samples), minMs: Math.min(...samples), iters: samples.length, calls, batch };
+  return { firstMs: first, ...summarize(samples), iters: samples.length, calls, batch };
+}
+
+/**
+ * Policy of the forward + readback pass: the same, except that calls over 300 ms
+ * get one more call only and calls over 1 s are not repeated (the slow rows are
+ * the reference backend and tfjs-cpu, where the readback is a small part).
+ */
+export function readbackPolicy(policy) {
+  return { ...policy, slowMs: Math.min(policy.slowMs, 300), singleMs: Math.min(policy.singleMs, 1000) };
+}
+
+/**
+ * Memory-bound rows: timing policy of the element-wise, reduction and relu rows
+ * (measured with `measureInterleaved`). `sampleMs`: target length of one sample
+ * (fast calls are batched up to it); a round times every case once.
+ */
+export const MEM_POLICY = {
+  full: { warmMs: 150, warmIters: 3, minRounds: 9, minMs: 700, maxMs: 4000, sampleMs: 1 },
+  quick: { warmMs: 30, warmIters: 2, minRounds: 5, minMs: 120, maxMs: 1000, sampleMs: 0.5 },
+};
+
+/**
+ * Measures several cases in interleaved rounds: every round times one sample of
+ * each case in turn (a sample is a batch of calls when calls are short), so
+ * that a change in the machine's load during the measurement hits all cases
+ * alike and ratios between cases taken within one round stay meaningful.
+ * `cases`: [{ id, run }]. Returns { [id]: { firstMs, medianMs, minMs, q1Ms, q3Ms,
+ * iters, calls, batch, samples } } (samples: per round, in round order).
+ */
+export function measureInterleaved(cases, policy = MEM_POLICY.full) {
+  collectGarbage();
+  const out = {};
+  const last = {};
+  for (const c of cases) {
+    const t0 = now();
+    c.run();
+    out[c.id] = { firstMs: now() - t0, calls: 1, samples: [] };
+  }
+  // Warm-up, interleaved too (V8 tiers wasm and JS up meanwhile).
+  const w0 = now();
+  for (let i = 0; i < policy.warmIters || now() - w0 < policy.warmMs; i++) {
+    for (const c of cases) {
+      const t0 = now();
+      c.run();
+      last[c.id] = now() - t0;
+      out[c.id].calls++;
+    }
+    if (i > 200) break;
+  }
+  const batch = {};
+  for (const c of cases) batch[c.id] = Math.max(1, Math.min(10000, Math.floor(policy.sampleMs / Math.max(last[c.id], 1e-4))));
+  collectGarbage();
+  const s0 = now();
+  for (let round = 0; ; round++) {
+    for (const c of cases) {
+      const k = batch[c.id];
+      const t0 = now();
+      for (let j = 0; j < k; j++) c.run();
+      out[c.id].samples.push((now() - t0) / k);
+      out[c.id].calls += k;
+    }
+    const el = now() - s0;
+    if ((round + 1 >= policy.minRounds && el >= policy.minMs) || el >= policy.maxMs) break;
+  }
+  for (const c of cases) {
+    const o = out[c.id];
+    Object.assign(o, summarize(o.samples), { iters: o.samples.length, batch: batch[c.id] });
+  }
+  return out;
+}
+
+/** Median over rounds of a[i] / b[i] (two sample lists of one `measureInterleaved`). */
+export function pairedRatio(a, b) {
+  const n = Math.min(a.length, b.length);
+  const r = [];
+  for (let i = 0; i < n; i++) r.push(a[i] / b[i]);
+  return n ? median(r) : NaN;
 }
 
 /** Runs `fn`, returning { ok: true, value } or { ok: false, error } (message only). */

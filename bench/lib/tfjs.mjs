@@ -7,7 +7,7 @@
 // ones) + Sum of dy for the bias, through tf.engine().runKernel.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { ROOT, checksum, cpuMeter, depthwiseToHwc1, geometry, measure, nchwToNhwc, now, oihwToHwio } from './common.mjs';
+import { ROOT, checksum, cpuMeter, depthwiseToHwc1, geometry, measure, nchwToNhwc, now, oihwToHwio, readbackPolicy } from './common.mjs';
 
 export async function loadTfjs() {
   // CommonJS entry points, so that core and both backends share one tfjs-core.
@@ -98,6 +98,12 @@ export async function runTfjs({ tf, tfw }, engine, shape, inputs, policy) {
   row.fwd = guarded(() => measure({ policy, run: () => { if (y) y.dispose(); y = forward(); } }));
   row.fwd.flops = g.fwdFlops;
   if (y) { checks.y = checksum(y.dataSync()); row.memory = { tfjsBytes: tf.memory().numBytes }; y.dispose(); y = null; }
+
+  // Forward + readback: the same, then y.dataSync() (the values as a typed array in JS).
+  row.fwdRead = guarded(() => measure({ policy: readbackPolicy(policy), run: () => { if (y) y.dispose(); y = forward(); y.dataSync(); } }));
+  row.fwdRead.flops = g.fwdFlops;
+  row.fwdRead.readback = 'y.dataSync()';
+  if (y) { y.dispose(); y = null; }
 
   // The whole backward (db, dw, dx); the slow tfjs-cpu calls run once or twice (see POLICY).
   let grads = null;

@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, attempt, checksum, cpuMeter, geometry, measure, now, withTimeout } from './common.mjs';
+import { ROOT, attempt, checksum, cpuMeter, geometry, measure, now, readbackPolicy, withTimeout } from './common.mjs';
 
 export async function loadWasmconv() {
   return import(pathToFileURL(join(ROOT, 'dist', 'index.js')).href);
@@ -25,7 +25,6 @@ export function wasmconvVariants() {
   ];
 }
 
-let lastInitKey = null;
 /** The first init() of each configuration in this process: decodes and compiles the build, spawns workers. */
 const coldInits = new Map();
 export function coldInitTimes() {
@@ -36,28 +35,26 @@ export function coldInitTimes() {
 /** Switches this process's engine to the reference backend (frees the wasm memory and workers). */
 export async function releaseEngine(wc) {
   if (initHung) return;
-  await withTimeout(wc.init({ backend: 'reference' }), INIT_TIMEOUT_MS, "init({ backend: 'reference' })");
-  lastInitKey = JSON.stringify({ backend: 'reference' });
+  await withTimeout(wc.init({ backend: 'reference', replace: true }), INIT_TIMEOUT_MS, "init({ backend: 'reference' })");
 }
 let initHung = null;
 const INIT_TIMEOUT_MS = 60_000;
 /**
  * init() with these options on a fresh backend (so that the memory high-water
- * mark belongs to this shape alone): init ignores a call with the options it
- * already has, so switch to the reference backend first in that case.
+ * mark belongs to this shape alone): `replace: true` makes init build a new
+ * backend even when it already runs with these options (and disposes any
+ * tensor still live on the old one).
  * An init that never settles would stall every later init (they queue behind
  * it), so after a timeout the remaining wasmconv measurements of this process
  * are skipped with that error.
  */
-async function freshInit(wc, opts) {
+export async function freshInit(wc, opts) {
   if (initHung) throw new Error(`skipped: an earlier init() hung (${initHung})`);
   const key = JSON.stringify(opts);
   try {
-    if (key === lastInitKey) await withTimeout(wc.init({ backend: 'reference' }), INIT_TIMEOUT_MS, "init({ backend: 'reference' })");
     const t0 = now();
-    await withTimeout(wc.init(opts), INIT_TIMEOUT_MS, `init(${key})`);
+    await withTimeout(wc.init({ ...opts, replace: true }), INIT_TIMEOUT_MS, `init(${key})`);
     const ms = now() - t0;
-    lastInitKey = key;
     if (!coldInits.has(key)) coldInits.set(key, ms);
     return ms;
   } catch (e) {
@@ -133,6 +130,15 @@ export async function runWasmconv(wc, variant, shape, inputs, policy) {
   }));
   row.fwd.flops = g.fwdFlops;
   if (y) { checks.y = checksum(y.data()); y.dispose(); y = null; }
+
+  // Forward + readback: the same, then y.data() (a Float32Array copy of y in JS memory).
+  row.fwdRead = guarded(() => measure({
+    policy: readbackPolicy(policy),
+    run: () => { if (y) y.dispose(); y = wc.noGrad(op); y.data(); },
+  }));
+  row.fwdRead.flops = g.fwdFlops;
+  row.fwdRead.readback = 'y.data()';
+  if (y) { y.dispose(); y = null; }
 
   // Backward: forward (recording the graph) outside the timed region, then
   // time y.backward(dy) alone: input, weight and (conv2d) bias gradients.
