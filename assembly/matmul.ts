@@ -296,7 +296,9 @@ export function gemm<V>(p: usize, ws: usize, begin: i32, end: i32): void {
   const MB = GemmP.MB(p), NB = GemmP.NB(p), KC = GemmP.KC(p);
   const bdim = GemmP.bdim(p), nr = GemmP.nr(p), rdim = GemmP.rdim(p);
   const a = GemmP.a(p), b = GemmP.b(p), bias = GemmP.bias(p), c = GemmP.c(p);
-  const bs = GemmP.bs(p);
+  const bs = GemmP.bs(p), bp = GemmP.bp(p);
+  // Panels of a prepacked op(B) (gemmPackB): K rows of 8 floats and the gap.
+  const bstep = <usize>K * B_ROW + GAP;
   const nmb = (M + MB - 1) / MB, nnb = (N + NB - 1) / NB;
   // No reduction batch (a broadcast dimension of size 0): the sums are empty.
   const R = nr > 0 ? nr : 1, Kx = nr > 0 ? K : 0;
@@ -329,14 +331,16 @@ export function gemm<V>(p: usize, ws: usize, begin: i32, end: i32): void {
         const kc = imin(KC, Kx - k0);
         const first = r == 0 && k0 == 0;
         packA<V>(a + f4(ra), ta, M, K, m0, mc, k0, kc, Ap);
-        packB<V>(b + f4(rb), tb, N, K, n0, nc, k0, kc, Bp);
+        if (bp == 0) packB<V>(b + f4(rb), tb, N, K, n0, nc, k0, kc, Bp);
         for (let jp = 0; jp < nc; jp += 8) {
           const cols = imin(8, nc - jp);
           if (first) {
             // The initial values of these 8 columns: bias or zeros.
             for (let j = 0; j < 8; j++) store<f32>(I + f4(j), bias && j < cols ? load<f32>(bias + f4((n0 + jp + j) * bs)) : 0);
           }
-          const bpan = Bp + <usize>(jp >> 3) * (<usize>kc * B_ROW + GAP);
+          const bpan = bp != 0
+            ? bp + <usize>((n0 + jp) >> 3) * bstep + <usize>k0 * B_ROW
+            : Bp + <usize>(jp >> 3) * (<usize>kc * B_ROW + GAP);
           for (let ip = 0; ip < mc; ip += 4) {
             const rows = imin(4, mc - ip);
             const apan = Ap + <usize>(ip >> 2) * (<usize>kc * A_ROW + GAP);
@@ -348,5 +352,19 @@ export function gemm<V>(p: usize, ws: usize, begin: i32, end: i32): void {
         k0 += KC;
       } while (k0 < Kx);
     }
+  }
+}
+
+/**
+ * op(B) packed whole for gemm's bp: panel u (columns 8u..8u+7, zeros past N)
+ * as [K][8] at c + u * (K * 32 + GAP) bytes, the same values packB gives every
+ * block of k. Units: panels.
+ */
+export function gemmPackB<V>(p: usize, ws: usize, begin: i32, end: i32): void {
+  const N = GemmP.N(p), K = GemmP.K(p), tb = GemmP.tb(p) != 0, b = GemmP.b(p), c = GemmP.c(p);
+  const bstep = <usize>K * B_ROW + GAP;
+  for (let u = begin; u < end; u++) {
+    const n0 = u * 8;
+    packB<V>(b, tb, N, K, n0, imin(8, N - n0), 0, K, c + <usize>u * bstep);
   }
 }

@@ -422,7 +422,7 @@ async function evaluateOn(model: Model, data: DataLoader | TensorDataset, lossFn
   Promise<{ loss: number; accuracy: number }> {
   const loader = data instanceof DataLoader ? data : new DataLoader(data, { batchSize: 256 });
   // A whole epoch of the loader, from its start.
-  if (loader.position > 0) loader.loadState({ ...loader.state(), position: 0 });
+  if (loader.position > 0) loader.loadState(Object.assign({}, loader.state(), { position: 0 }));
   const wasTraining = model.training;
   setMode(model, false);
   let lossSum = 0, correct = 0, count = 0, lastYield = performance.now();

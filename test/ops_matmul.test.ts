@@ -143,7 +143,7 @@ lin([0, 4], [3, 4], [3]);
 lin([3, 0], [2, 0], [2]);
 lin([40, 300], [70, 300], [70], { gradcheck: false });
 
-opSuite('matmul', cases, ['gemm']);
+opSuite('matmul', cases, ['gemm', 'gemm_pack_b']);
 
 it('every gemm kernel family ran', () => {
   const be = currentBackend();

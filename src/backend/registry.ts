@@ -28,7 +28,7 @@ const { CHUNK, NCOL, NCOLB, RB, CB, BB } = CONSTANTS;
 const families: Kernel<Fields>[] = [];
 /** Declares a kernel family and adds it to the registry, in export order. */
 function kernel<F extends Fields>(k: Kernel<F>): Kernel<F> {
-  const entry = { ...k, index: families.length };
+  const entry = Object.assign({}, k, { index: families.length });
   families.push(entry as unknown as Kernel<Fields>);
   return entry;
 }
@@ -458,12 +458,14 @@ export const nllBackward = kernel({
  * (B stored [N][K] when tb); output batches bshape with element strides bsa,
  * bsb, bsc (0 where broadcast), reduction batches rshape with strides rsa, rsb;
  * init = bias[j * bs] or 0; units of MB rows by NB columns, k packed KC at a time.
+ * bp, when not null, is op(B) already packed by gemm_pack_b (no batches): the
+ * kernel reads its panels instead of packing b (the reference reads b).
  */
 export const Gemm = layout('Gemm', {
   M: 'i32', N: 'i32', K: 'i32', ta: 'i32', tb: 'i32', MB: 'i32', NB: 'i32', KC: 'i32',
   nb: 'i32', bdim: 'i32', nr: 'i32', rdim: 'i32', bs: 'i32',
   bshape: 'dims', bsa: 'dims', bsb: 'dims', bsc: 'dims', rshape: 'dims', rsa: 'dims', rsb: 'dims',
-  a: 'ptr', b: 'ptr', bias: 'ptr', c: 'ptr',
+  a: 'ptr', b: 'ptr', bias: 'ptr', c: 'ptr', bp: 'ptr',
 });
 export const gemm = kernel({
   name: 'gemm', source: 'matmul', fn: 'gemm', simd: true, layout: Gemm,
@@ -472,6 +474,21 @@ export const gemm = kernel({
   cost: (p) => 2 * p.M! * p.N! * p.K! * p.nb! * Math.max(p.nr!, 1) + p.M! * p.N! * p.nb! * ELEMENT_COST,
   reference: mm.gemmRef,
 });
+
+/**
+ * op(B) (N, K, tb, b) packed whole for gemm's bp into c: panel u holds columns
+ * 8u..8u+7 as [K][8] (zeros past N) and starts u * (K * 8 + 16) floats into c.
+ * Units: ceil(N / 8) panels.
+ */
+export const gemmPackB = kernel({
+  name: 'gemm_pack_b', source: 'matmul', fn: 'gemmPackB', simd: true, layout: Gemm,
+  units: (p) => cdiv(p.N!, 8),
+  workspace: () => 0,
+  cost: (p) => p.N! * p.K! * ELEMENT_COST,
+  reference: mm.gemmPackBRef,
+});
+/** Floats of op(B) packed by gemm_pack_b. */
+export const gemmPackedLength = (N: number, K: number): number => cdiv(N, 8) * (K * 8 + 16);
 
 // ---------------------------------------------------------------------------
 // Pooling and padding (NCHW planes: P = N * C)

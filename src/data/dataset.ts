@@ -157,7 +157,7 @@ export class DataLoader implements Iterable<Batch> {
       return { x: bx, y: by };
     });
     const index = this.position++;
-    return { ...batch, index };
+    return Object.assign({}, batch, { index });
   }
 
   /** Ends the current epoch: the next batch starts the next one. */

@@ -37,14 +37,14 @@ function pixelsOf(src: ImageSource, fn: string): Required<Pixels> {
   if (typeof c?.getContext === 'function') {
     const ctx = c.getContext('2d');
     if (!ctx) throw new TypeError(`${fn}: the canvas has no 2d context`);
-    return { ...ctx.getImageData(0, 0, c.width, c.height), channels: 4 } as Required<Pixels>;
+    return pixelsOf(ctx.getImageData(0, 0, c.width, c.height), fn);
   }
   const g = globalThis as { OffscreenCanvas?: new (w: number, h: number) => { getContext(k: '2d'): { drawImage(i: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): Pixels } } };
   if (src && typeof (src as { close?: unknown }).close === 'function' && g.OffscreenCanvas) {
     const b = src as { width: number; height: number };
     const ctx = new g.OffscreenCanvas(b.width, b.height).getContext('2d');
     ctx.drawImage(src, 0, 0);
-    return { ...ctx.getImageData(0, 0, b.width, b.height), channels: 4 } as Required<Pixels>;
+    return pixelsOf(ctx.getImageData(0, 0, b.width, b.height), fn);
   }
   throw new TypeError(`${fn}: expected an ImageData, a canvas, an ImageBitmap or { data, width, height, channels }, got ${describe(src)}`);
 }

@@ -143,7 +143,7 @@ export class GraphBuilder {
       opsetImport: [{ domain: '', version: header.opset }],
       producerName: header.producerName,
       producerVersion: header.producerVersion,
-      ...(header.docString ? { docString: header.docString } : {}),
+      docString: header.docString || undefined,
       graph: {
         name: header.graphName,
         node: this.nodes,

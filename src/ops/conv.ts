@@ -82,7 +82,7 @@ function packLanes(be: Backend, t: Tensor, N: number, C: number, H: number, W: n
  * blocks on one sample group while that group's planes are in cache.
  */
 function lanesWeightGroup(g: ConvGeometry): number {
-  const p = { ...g, KB: 1 };
+  const p = Object.assign({}, g, { KB: 1 });
   const perBlock = conv2dBackwardWeightLanes.units(p) / lanesWeightBlocks(p); // units with one group of all blocks
   return Math.ceil(lanesWeightBlocks(p) / Math.ceil(12 / perBlock));
 }

@@ -4,9 +4,9 @@
 // registry's `gemm` family, which reads transposed operands in place and sums
 // broadcast batches itself, so neither the forward nor the backward copies,
 // transposes or expands an operand.
-import type { Backend } from '../backend/backend';
+import type { Backend, Buf } from '../backend/backend';
 import { MAXDIM, type Params } from '../backend/layout';
-import { BINARY, binary as binaryK, gemm as gemmK, type Gemm } from '../backend/registry';
+import { BINARY, binary as binaryK, gemm as gemmK, gemmPackB, gemmPackedLength, type Gemm } from '../backend/registry';
 import { ShapeError, fmtShape } from '../errors';
 import { MAX_ELEMENTS, type Tensor, view } from '../tensor';
 import { broadcastShapes, broadcastStrides, mergeDims } from './elementwise';
@@ -30,6 +30,8 @@ interface GemmSpec {
   M: number; N: number; K: number; ta: boolean; tb: boolean;
   S: readonly number[]; sa: readonly number[]; sb: readonly number[]; sc: readonly number[];
   a: Tensor; b: Tensor; c: Tensor; bias: Tensor | null; bs: number;
+  /** op(B) packed whole by gemm_pack_b (no batches, not swapped), or nothing. */
+  bp?: Buf | null;
 }
 
 /** Row-major element strides of `shape` seen in the index space `S` (aligned at the end), times `inner`; 0 where broadcast. */
@@ -104,7 +106,29 @@ function gemmPlan(fn: string, g: Omit<GemmSpec, 'a' | 'b' | 'c' | 'bias'>): Gemm
 function runGemm(fn: string, be: Backend, g: GemmSpec, made: Tensor | readonly Tensor[] | null, plan?: GemmPlan): void {
   if (g.c.size === 0) return;
   const { p, swap } = plan ?? gemmPlan(fn, g);
-  run(be, gemmK, { ...p, a: swap ? g.b : g.a, b: swap ? g.a : g.b, bias: g.bias, c: g.c }, fn, made);
+  run(be, gemmK, Object.assign({}, p, { a: swap ? g.b : g.a, b: swap ? g.a : g.b, bias: g.bias, c: g.c, bp: swap ? null : g.bp ?? null }), fn, made);
+}
+
+/**
+ * A linear layer's weight (N, K), read as op(B) = weight^T, packed whole into
+ * the panels the GEMM reads and cached on the weight's storage: the key names
+ * everything the packed data depends on besides the values (where the weight
+ * starts, its shape, the build); the storage repacks it when its version
+ * changed and frees it with itself. Every row block of every call then reads
+ * the same panels instead of packing the weight again (a batch-1 inference
+ * spends most of its time packing otherwise). Values identical to the panels
+ * the GEMM packs itself, so results do not depend on the path.
+ */
+function packedWeight(be: Backend, w: Tensor, N: number, K: number, fn: string): Buf {
+  const key = `linear/${w.offset}/${N},${K}/${be.build}`;
+  try {
+    return w.storage.derive(key, gemmPackedLength(N, K), (dst) => run(be, gemmPackB, { N, K, tb: 1, b: w, c: dst }, fn, []));
+  } catch (e) {
+    if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) {
+      throw new RangeError(`${fn}: packed copy of weight ${fmtShape(w.shape)}: ${e.message.slice('wasmconv: '.length)}`);
+    }
+    throw e;
+  }
 }
 
 /** Shapes of a matmul, validated (see `matmul`). */
@@ -170,7 +194,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const spec = { M, N, K, ta: false, tb: false, S, sa, sb, sc, bias: null, bs: 0 };
   const plan = gemmPlan(fn, spec);
   const c = output(p.out, fn);
-  runGemm(fn, be, { ...spec, a: x, b: y, c }, c, plan);
+  runGemm(fn, be, Object.assign({}, spec, { a: x, b: y, c }), c, plan);
   // As PyTorch, each operand is kept only for the other's gradient (decided now).
   const gx = x.requiresGrad, gy = y.requiresGrad;
   return record(c, fn, [x, y], [...(gy ? [x] : []), ...(gx ? [y] : [])], (g) => {
@@ -249,7 +273,11 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const none: number[] = [];
   const y = output(outShape, fn);
   // op(A) = x as [M, K]; op(B) = weight^T, the weight read as [N][K].
-  runGemm(fn, be, { M, N, K, ta: false, tb: true, S: none, sa: none, sb: none, sc: none, a: xt, b: wt, c: y, bias: fused ? bt : null, bs }, y);
+  let bp: Buf | null = null;
+  if (M > 0 && N > 1 && K > 0) {
+    try { bp = packedWeight(be, wt, N, K, fn); } catch (e) { y.dispose(); throw e; }
+  }
+  runGemm(fn, be, { M, N, K, ta: false, tb: true, S: none, sa: none, sb: none, sc: none, a: xt, b: wt, c: y, bias: fused ? bt : null, bs, bp }, y);
   let out = y;
   if (bt && after) {
     try {

@@ -133,7 +133,7 @@ function padParams(g: PadGeometry, rows: number) {
  */
 export function padForward(be: Backend, g: PadGeometry, x: Tensor, fn: string): Tensor {
   const y = output(g.outShape, fn);
-  if (y.size > 0) run(be, padK, { ...padParams(g, g.OD * g.OH), x, y }, fn, y);
+  if (y.size > 0) run(be, padK, Object.assign(padParams(g, g.OD * g.OH), { x, y }), fn, y);
   return y;
 }
 
@@ -143,6 +143,6 @@ export function padForward(be: Backend, g: PadGeometry, x: Tensor, fn: string): 
  */
 export function padGradient(be: Backend, g: PadGeometry, dy: Tensor, fn: string): Tensor {
   const dx = output(g.inShape, fn);
-  if (dx.size > 0) run(be, padBackwardK, { ...padParams(g, g.D * g.H), dy, dx }, fn, dx);
+  if (dx.size > 0) run(be, padBackwardK, Object.assign(padParams(g, g.D * g.H), { dy, dx }), fn, dx);
   return dx;
 }

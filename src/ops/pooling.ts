@@ -187,7 +187,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts?: MaxPool2dOptions)
   }
   const be = t.backend;
   const base = poolParams(g, g.OH);
-  const forward = (y: Buf, idx: Buf | null, flat: Buf | null) => run(be, maxK, { ...base, x: t, y, idx, flat }, fn, []);
+  const forward = (y: Buf, idx: Buf | null, flat: Buf | null) => run(be, maxK, Object.assign({}, base, { x: t, y, idx, flat }), fn, []);
   const grad = needsGrad([t]);
   const y = output(g.outShape, fn);
   let flat: Tensor | null = null;
@@ -218,7 +218,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts?: MaxPool2dOptions)
         const tmp = output(g.outShape, fn);
         try { forward(tmp, dst, null); } finally { tmp.dispose(); }
       });
-      run(be, maxBackwardK, { ...poolParams(g, g.H), dy, idx, dx }, fn, []);
+      run(be, maxBackwardK, Object.assign(poolParams(g, g.H), { dy, idx, dx }), fn, []);
     } catch (e) {
       dx.dispose();
       throw renamed(e, fn, `indices of shape ${fmtShape(g.outShape)}`);
@@ -259,10 +259,10 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, opts?: AvgPool2dOptions)
   const g = poolGeometry(fn, t.shape, kernelSize, stride, padding, 1, ceil);
   const be = t.backend;
   const y = output(g.outShape, fn);
-  if (y.size > 0) run(be, avgK, { ...poolParams(g, g.OH), include: include ? 1 : 0, div, x: t, y }, fn, y);
+  if (y.size > 0) run(be, avgK, Object.assign(poolParams(g, g.OH), { include: include ? 1 : 0, div, x: t, y }), fn, y);
   return record(y, fn, [t], [], (dy) => {
     const dx = output(t.shape, fn);
-    if (dx.size > 0) run(be, avgBackwardK, { ...poolParams(g, g.H), include: include ? 1 : 0, div, dy, dx }, fn, dx);
+    if (dx.size > 0) run(be, avgBackwardK, Object.assign(poolParams(g, g.H), { include: include ? 1 : 0, div, dy, dx }), fn, dx);
     return [dx];
   });
 }
@@ -308,10 +308,10 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
   const g: PoolGeometry = { P, H, W, OH, OW, KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, outShape };
   const be = t.backend;
   const y = output(outShape, fn);
-  if (y.size > 0) run(be, adaptiveK, { ...poolParams(g, OH), x: t, y }, fn, y);
+  if (y.size > 0) run(be, adaptiveK, Object.assign(poolParams(g, OH), { x: t, y }), fn, y);
   return record(y, fn, [t], [], (dy) => {
     const dx = output(t.shape, fn);
-    if (dx.size > 0) run(be, adaptiveBackwardK, { ...poolParams(g, H), dy, dx }, fn, dx);
+    if (dx.size > 0) run(be, adaptiveBackwardK, Object.assign(poolParams(g, H), { dy, dx }), fn, dx);
     return [dx];
   });
 }

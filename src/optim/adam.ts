@@ -34,7 +34,7 @@ function check(o: AdamGroupOptions, fn: string): AdamGroupOptions {
   checkNumber(o.weightDecay, 'weightDecay', fn, 0);
   if (typeof o.amsgrad !== 'boolean') throw new TypeError(`${fn}: amsgrad must be a boolean, got ${describe(o.amsgrad)}`);
   if (typeof o.maximize !== 'boolean') throw new TypeError(`${fn}: maximize must be a boolean, got ${describe(o.maximize)}`);
-  return { ...o, betas: [b[0], b[1]] };
+  return Object.assign({}, o, { betas: [b[0], b[1]] as [number, number] });
 }
 
 /** Adam and AdamW: one fused kernel per parameter, PyTorch 1.13's update order. */
@@ -88,7 +88,7 @@ abstract class AdamBase extends Optimizer<AdamGroupOptions> {
 function construct(name: string, defaults: AdamGroupOptions, opts: Partial<AdamGroupOptions>): AdamGroupOptions {
   if (opts === null || typeof opts !== 'object') throw new TypeError(`${name}: options must be an object, got ${describe(opts)}`);
   for (const k of Object.keys(opts)) if (!(k in defaults)) throw new RangeError(`${name}: unknown option ${JSON.stringify(k)}`);
-  return check({ ...defaults, ...opts }, name);
+  return check(Object.assign({}, defaults, opts), name);
 }
 
 /**

@@ -70,7 +70,7 @@ export abstract class Optimizer<O extends object = object> {
         if (!(k in defaults)) throw new RangeError(`${name}: unknown option ${JSON.stringify(k)} in parameter group ${g}`);
         if (v !== undefined) opts[k] = v;
       }
-      return { ...this.validate(opts as O, name), params: tensors } as ParamGroup<O>;
+      return Object.assign({}, this.validate(opts as O, name), { params: tensors }) as ParamGroup<O>;
     });
   }
 
@@ -146,7 +146,7 @@ export abstract class Optimizer<O extends object = object> {
     const state: OptimizerStateDict['state'] = {};
     for (const [p, s] of this.state) if (index.has(p)) state[index.get(p)!] = { ...s };
     let i = 0;
-    const groups = this.paramGroups.map((g) => ({ ...this.groupForDict(g), params: g.params.map(() => i++) }));
+    const groups = this.paramGroups.map((g) => Object.assign({}, this.groupForDict(g), { params: g.params.map(() => i++) }));
     return { state, param_groups: groups };
   }
 
@@ -185,7 +185,7 @@ export abstract class Optimizer<O extends object = object> {
     }
     const groups = dict.param_groups.map((g, i) => {
       const { params: _p, ...current } = this.paramGroups[i];
-      return this.validate({ ...(current as unknown as O), ...this.groupFromDict(g) }, fn);
+      return this.validate(Object.assign({}, current as unknown as O, this.groupFromDict(g)), fn);
     });
     // Copies first (they may fail on memory); then nothing can fail.
     const copies = new Map<Tensor, Record<string, Tensor | number>>();

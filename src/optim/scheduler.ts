@@ -47,7 +47,7 @@ export abstract class LRScheduler {
 
   /** The state with PyTorch's names: `last_epoch`, `base_lrs`, `_last_lr` and the options. */
   stateDict(): SchedulerStateDict {
-    return { ...this.options(), base_lrs: [...this.baseLrs], last_epoch: this.lastEpoch, _last_lr: [...this.lastLr] };
+    return Object.assign({}, this.options(), { base_lrs: [...this.baseLrs], last_epoch: this.lastEpoch, _last_lr: [...this.lastLr] });
   }
 
   /** Restores a state from `stateDict()` (the options are checked to match this scheduler's). */

@@ -52,7 +52,7 @@ export class SGD extends Optimizer<SGDGroupOptions> {
   constructor(params: readonly Tensor[] | ReadonlyArray<ParamGroupSpec<SGDGroupOptions>>, opts: SGDOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`SGD: options must be an object, got ${describe(opts)}`);
     for (const k of Object.keys(opts)) if (!(k in DEFAULTS)) throw new RangeError(`SGD: unknown option ${JSON.stringify(k)}`);
-    super(params, check({ ...DEFAULTS, ...opts }, 'SGD'), 'SGD');
+    super(params, check(Object.assign({}, DEFAULTS, opts), 'SGD'), 'SGD');
   }
 
   /** The first group's learning rate (every group's, unless groups set their own). */

@@ -1,9 +1,9 @@
 // Caches of derived data key on everything the data depends on: one weight
-// reused across every geometry that changes its packed layouts gives the same
+// (convolution or linear) reused across every geometry that changes its packed layouts gives the same
 // bits as a fresh, never-cached copy of it; a change of the values is seen; the
 // packed copies are freed with the weight, explicitly or by garbage collection.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, tensor, conv2d, tidy, memory, noGrad, type Tensor } from '../../src/index';
+import { init, tensor, conv2d, linear, tidy, memory, noGrad, type Tensor } from '../../src/index';
 import { Rng } from '../../src/random';
 import { expectBitwise, randomArray } from '../helpers';
 
@@ -65,6 +65,40 @@ describe('derived-data caches', () => {
     for (const t of [w, x, flat]) t.dispose();
   });
 
+  it("one linear weight reused across every shape and row count equals an uncached copy, bit for bit", () => {
+    // linear packs its weight whole (the panels the GEMM reads) and caches it on the storage.
+    const rng = new Rng(10);
+    const base = tensor(randomArray(24 * 6 * 3, rng), [72, 6]);
+    const lin = (x: Tensor, w: Tensor) => tidy(() => {
+      const xg = x.clone().requiresGrad_();
+      const y = linear(xg, w);
+      y.backward(tensor(randomArray(y.size, new Rng(4)), y.shape as number[]));
+      return { y: y.data(), dx: xg.grad!.data() };
+    });
+    const views: Array<[string, () => Tensor]> = [
+      ['[72, 6]', () => base.reshape([72, 6])], ['[36, 12]', () => base.reshape([36, 12])], ['[12, 36]', () => base.reshape([12, 36])],
+      ['[9, 48]', () => base.reshape([9, 48])], ['rows 8..72 of [72, 6]', () => base.slice(8, 72)], ['rows 1..9 of [9, 48]', () => base.reshape([9, 48]).slice(1, 9)],
+      ['[72, 6] again', () => base.reshape([72, 6])],
+    ];
+    for (const [name, make] of views) {
+      const w = make();
+      for (const M of [1, 5, 70]) {
+        const x = tensor(randomArray(M * w.shape[1], rng), [M, w.shape[1]]);
+        const cached = lin(x, w), again = lin(x, w), fresh = lin(x, tensor(w.data(), w.shape as number[]));
+        for (const [what, a, b] of [['forward', cached.y, fresh.y], ['forward, cached', again.y, fresh.y], ['input gradient', cached.dx, fresh.dx]] as const) {
+          expectBitwise(a, b, `${name}, ${M} rows: ${what}`);
+        }
+        x.dispose();
+      }
+      // A write through another view of the storage is seen.
+      noGrad(() => base.reshape([432]).assign(randomArray(432, rng)));
+      const x = tensor(randomArray(3 * w.shape[1], rng), [3, w.shape[1]]);
+      expectBitwise(lin(x, w).y, lin(x, tensor(w.data(), w.shape as number[])).y, `${name}: after assign through another view`);
+      x.dispose(); w.dispose();
+    }
+    base.dispose();
+  });
+
   it('packed copies are freed with their weight', () => {
     const before = memory();
     const rng = new Rng(9);
@@ -77,6 +111,9 @@ describe('derived-data caches', () => {
         tidy(() => { conv2d(xs[1] === 4 ? x : x.reshape([4, 2, 9, 9]), w.reshape(ws), opts); });
       }
       w.dispose();
+      const lw = tensor(randomArray(20 * 9, rng), [20, 9]);
+      tidy(() => { linear(tensor(randomArray(18, rng), [2, 9]), lw); linear(tensor(randomArray(18, rng), [2, 9]), lw.reshape([10, 18]).slice(2, 10).reshape([16, 9])); });
+      lw.dispose();
     }
     x.dispose();
     expect(memory()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });

@@ -41,3 +41,18 @@ export function gemmRef(p: RefParams<typeof Gemm.fields>): void {
     }
   }
 }
+
+/** gemm_pack_b: op(B) in panels of 8 columns, [K][8] each, K * 8 + 16 floats apart, zeros past N. */
+export function gemmPackBRef(p: RefParams<typeof Gemm.fields>): void {
+  const { N, K, tb } = p;
+  const b = p.b!, c = p.c!;
+  const step = K * 8 + 16;
+  for (let u = 0; u * 8 < N; u++) {
+    for (let k = 0; k < K; k++) {
+      for (let j = 0; j < 8; j++) {
+        const n = u * 8 + j;
+        c[u * step + k * 8 + j] = n < N ? b[tb ? n * K + k : k * N + n] : 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// fromImage and toImageData on the browser's own image types: an ImageData, a
+// canvas, an OffscreenCanvas and an ImageBitmap keep their pixels in accessors
+// on the prototype, so they are read as Chromium gives them, not as plain
+// objects. Every source must give the tensor the same bytes give as a plain
+// { data, width, height } object, and toImageData must draw them back exactly.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launch, requirePrerequisites, serve, watch, type Served } from './helpers';
+
+interface Run { shape: number[]; values: number[] }
+type Modes = { rgb: Run; grey: Run; rgba: Run };
+interface Result { plain: Modes; imageData: Modes; canvas: Modes; offscreen: Modes; bitmap: Modes; backIsImageData: boolean; roundTrip: number[]; bytes: number[] }
+
+let browser: Awaited<ReturnType<typeof launch>>;
+let server: Served;
+
+beforeAll(async () => {
+  requirePrerequisites();
+  browser = await launch();
+  server = await serve({ isolated: false });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('images in a browser', () => {
+  it('fromImage reads ImageData, canvas, OffscreenCanvas and ImageBitmap as their bytes; toImageData draws them back', async () => {
+    const page = await browser.context.newPage();
+    const w = watch(page);
+    await page.goto(`${server.url}test/browser/image/`);
+    await page.waitForSelector('body[data-done]', { timeout: 60_000 });
+    const error = await page.evaluate(() => (window as unknown as { __error?: string }).__error);
+    expect(error, error).toBeUndefined();
+    const r = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as Result;
+    // The plain object against the bytes themselves: channels first, / 255.
+    const W = 5, H = 3;
+    const expected: number[] = [];
+    for (let c = 0; c < 3; c++) for (let i = 0; i < W * H; i++) expected.push(Math.fround(r.bytes[4 * i + c] / 255));
+    expect(r.plain.rgb.shape).toEqual([3, H, W]);
+    expect(r.plain.rgb.values).toEqual(expected);
+    expect(r.plain.grey.shape).toEqual([1, 1, H, W]);
+    expect(r.plain.rgba.shape).toEqual([4, H, W]);
+    expect(r.plain.rgba.values.slice(3 * W * H)).toEqual(new Array(W * H).fill(255));
+    for (const name of ['imageData', 'canvas', 'offscreen', 'bitmap'] as const) {
+      expect(r[name], name).toEqual(r.plain);
+    }
+    expect(r.backIsImageData).toBe(true);
+    expect(r.roundTrip).toEqual(r.bytes);
+    expect(w.problems, w.log.join('\n')).toEqual([]);
+    await page.close();
+  });
+});
