@@ -146,7 +146,7 @@ if (ln && !ln.error && ln.rows) {
   const f = (v, d = 0) => (v === null || v === undefined ? '–' : v.toFixed(d));
   const x = (v) => (v ? `${v.toFixed(2)}x` : '–');
   out.push('');
-  out.push(`LeNet (batch ${ln.steps ? 256 : ''}, SGD) on ${ln.cores} cores: training images/s and inference; ratios = peer time / wasmconv time (> 1: wasmconv faster)${ln.quick ? ' (--quick run)' : ''}:`);
+  out.push(`LeNet (batch 256, SGD) on ${ln.cores} cores: training images/s and inference; ratios = peer time / wasmconv time (> 1: wasmconv faster)${ln.quick ? ' (--quick run)' : ''}:`);
   out.push('');
   out.push('| engine | train img/s | vs PyTorch | vs tfjs-cpu | infer img/s (b256) | vs tfjs-wasm | batch-1 ms | vs tfjs-wasm |');
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
