@@ -13,19 +13,30 @@ import {
 /** Per process: at most this long waiting for other processes to quiet down before re-measuring a disturbed row. */
 const RETRY_BUDGET_MS = 45_000;
 import { multiThreadPeak, singleThreadPeak, wasmBytes } from './lib/peak.mjs';
-import { CORES, coldInitTimes, loadWasmconv, releaseEngine, runWasmconv, trainingStep, warmUpOps, wasmconvVariants } from './lib/wasmconv.mjs';
+import { CORES, coldInitTimes, freshInit, loadWasmconv, releaseEngine, runWasmconv, trainingStep, warmUpOps, wasmconvVariants } from './lib/wasmconv.mjs';
 import { runPlainJs } from './lib/plainjs.mjs';
 import { MEM_SIZES, runCopies, runMemOps, runRelu } from './lib/memops.mjs';
 import { compareWithPrevious, loadBaseline } from './lib/compare.mjs';
 import { copyLines, legend, memOpsTables, memoryTable, readbackTable, reluLines, shapeTables, startupTable, summary, trainingLines, vsPreviousLines } from './lib/report.mjs';
 import { checkTargets, formatTargets } from './targets.mjs';
+import { OPS_SHAPE, compareWithTfjs, nnOpsLines, runNnOps } from './lib/nnops.mjs';
+import { runSaveLoad, saveLoadLines } from './lib/saveload.mjs';
+import { modelLines, runModelBench } from './lib/models.mjs';
 
-const USAGE = `usage: node bench/run.mjs [--quick] [--only NAME[,NAME...]] [--engines ID[,ID...]] [--shapes FILE] [--out FILE] [--baseline FILE]
+/** The parts of a run besides the convolution engines (for --engines and --skip). */
+const PARTS = ['conv', 'training', 'memops', 'relu', 'copies', 'ops', 'saveload', 'lenet', 'onnx'];
+
+const USAGE = `usage: node bench/run.mjs [--quick] [--only NAME[,NAME...]] [--engines ID[,ID...]] [--skip PART[,PART...]] [--ops-shape N,C,H,W] [--shapes FILE] [--out FILE] [--baseline FILE]
   --quick          the shapes marked "quick" in the shape list, shorter timing (smoke run)
   --only NAME      only these shapes (repeatable or comma-separated; overrides --quick's subset)
   --engines ID     only these engines: ${['wasm-simd-1t', 'wasm-simd-nt', 'wasm-relaxed-1t', 'wasm-nosimd-1t', 'reference', 'wasm-corr2d', 'wasm-corr2d-nt', 'plainjs-corr2d', 'tfjs-cpu', 'tfjs-wasm'].join(', ')}
                    (ratios need wasm-simd-1t, which always runs); also: training, memops (element-wise and
-                   reduction rows), relu (the relu rows), copies (JS <-> wasm copies); --only alone skips those three
+                   reduction rows), relu (the relu rows), copies (JS <-> wasm copies), ops (pooling, activation and
+                   normalization ops, with tfjs-wasm's forwards), saveload (save/load of a 10 MB state dict), lenet
+                   (bench/lenet.mjs), onnx (bench/onnx.mjs); --only alone skips all of these
+  --skip PART      skip these parts: ${PARTS.join(', ')} (conv: every convolution row, its children and peers),
+                   or any engine id
+  --ops-shape S    the NCHW activation of the ops rows (default ${OPS_SHAPE.join(',')})
   --shapes FILE    another shape list in the bench/shapes.json format
   --out FILE       where to write the results (default bench/results.json)
   --baseline FILE  the previous run to compare the convolution rows with (default: the committed
@@ -34,7 +45,7 @@ const USAGE = `usage: node bench/run.mjs [--quick] [--only NAME[,NAME...]] [--en
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const a = { quick: false, only: [], engines: [], out: join(BENCH_DIR, 'results.json'), shapesFile: join(BENCH_DIR, 'shapes.json'), child: null, baseline: null };
+  const a = { quick: false, only: [], engines: [], skip: [], opsShape: OPS_SHAPE, out: join(BENCH_DIR, 'results.json'), shapesFile: join(BENCH_DIR, 'shapes.json'), child: null, baseline: null };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = () => { if (i + 1 >= argv.length) throw new UsageError(`${k} needs a value\n${USAGE}`); return argv[++i]; };
@@ -43,6 +54,12 @@ function parseArgs(argv) {
     else if (k.startsWith('--only=')) a.only.push(...k.slice(7).split(',').filter(Boolean));
     else if (k === '--engines') a.engines.push(...val().split(',').filter(Boolean));
     else if (k.startsWith('--engines=')) a.engines.push(...k.slice(10).split(',').filter(Boolean));
+    else if (k === '--skip') a.skip.push(...val().split(',').filter(Boolean));
+    else if (k.startsWith('--skip=')) a.skip.push(...k.slice(7).split(',').filter(Boolean));
+    else if (k === '--ops-shape') {
+      a.opsShape = val().split(',').map(Number);
+      if (a.opsShape.length !== 4 || !a.opsShape.every((d) => Number.isInteger(d) && d > 0) || a.opsShape[2] % 2 || a.opsShape[3] % 2) throw new UsageError(`--ops-shape: four positive integers N,C,H,W with H and W even\n${USAGE}`);
+    }
     else if (k === '--out') a.out = val();
     else if (k === '--baseline') a.baseline = val();
     else if (k === '--shapes') a.shapesFile = val();
@@ -50,10 +67,14 @@ function parseArgs(argv) {
     else if (k === '--help' || k === '-h') { console.log(USAGE); process.exit(0); }
     else throw new UsageError(`unknown argument ${k}\n${USAGE}`);
   }
+  const engineIds = wasmconvVariants().map((v) => v.id).concat(['plainjs-corr2d', 'tfjs-cpu', 'tfjs-wasm']);
+  const bad = [...a.skip, ...a.engines].filter((id) => !PARTS.includes(id) && !engineIds.includes(id));
+  if (bad.length) throw new UsageError(`unknown part or engine ${bad.join(', ')}\n${USAGE}`);
   return a;
 }
 
 function selectShapes(args) {
+  if (args.skip.includes('conv')) return [];
   const all = loadShapes(args.shapesFile);
   if (args.only.length) {
     const unknown = args.only.filter((n) => !all.some((s) => s.name === n));
@@ -63,9 +84,12 @@ function selectShapes(args) {
   return args.quick ? all.filter((s) => s.quick) : all;
 }
 
-const wants = (args, id) => !args.engines.length || args.engines.includes(id) || id === 'wasm-simd-1t';
-/** The memory-bound rows (memops, relu, copies): by default, and when asked by --engines; --only (shapes) alone skips them. */
-const wantsMem = (args, id) => (args.engines.length ? args.engines.includes(id) : !args.only.length);
+const wants = (args, id) => !args.skip.includes(id) && (!args.engines.length || args.engines.includes(id) || id === 'wasm-simd-1t');
+/**
+ * The parts that do not depend on the shape list (memops, relu, copies, ops, saveload, lenet, onnx):
+ * by default, and when asked by --engines; --only (shapes) alone skips them; --skip skips them.
+ */
+const wantsMem = (args, id) => !args.skip.includes(id) && (args.engines.length ? args.engines.includes(id) : !args.only.length);
 
 // ---------------------------------------------------------------- children
 
@@ -119,6 +143,13 @@ async function childMain(args) {
         if (e.id === 'tfjs-wasm') result.wasmInfo = result.rows[s.name][e.id].info;
       }
     }
+  } else if (args.child === 'tfjs-ops') {
+    const { loadTfjs } = await import('./lib/tfjs.mjs');
+    const { runNnOpsTfjs } = await import('./lib/nnops.mjs');
+    const tfjs = await loadTfjs();
+    result.version = tfjs.version;
+    progress(`  tfjs child: pooling/activation/normalization forwards on tfjs-backend-wasm`);
+    result.ops = await measureRow(() => runNnOpsTfjs(tfjs, { quick: args.quick, shape: args.opsShape }), budget);
   } else {
     throw new Error(`unknown child ${args.child}`);
   }
@@ -134,6 +165,8 @@ function runChild(kind, args, nodeFlags) {
   if (args.quick) childArgs.push('--quick');
   if (args.only.length) childArgs.push('--only', args.only.join(','));
   if (args.engines.length) childArgs.push('--engines', args.engines.join(','));
+  if (args.skip.length) childArgs.push('--skip', args.skip.join(','));
+  childArgs.push('--ops-shape', args.opsShape.join(','));
   return new Promise((resolve) => {
     // Child stdout (tfjs prints notices there) goes to our stderr: stdout is the table.
     const p = spawn(process.execPath, childArgs, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
@@ -300,11 +333,27 @@ async function main() {
     }
   }
   results.sectionS.memory = (now() - tMem) / 1000;
+  if (wantsMem(args, 'ops')) {
+    const tOps = now();
+    try {
+      results.nnops = await runNnOps(wc, { freshInit, cores: CORES, quick: args.quick, shape: args.opsShape, measureRow, budget });
+    } catch (e) {
+      results.nnops = { error: e.message };
+    }
+    results.sectionS.ops = (now() - tOps) / 1000;
+  }
+  if (wantsMem(args, 'saveload')) {
+    try {
+      results.saveload = await runSaveLoad(wc, { freshInit, quick: args.quick, measureRow, budget });
+    } catch (e) {
+      results.saveload = { error: e.message };
+    }
+  }
   results.coldInits = coldInitTimes();
   // Release the main process's engine before the children run.
   await releaseEngine(wc).catch((e) => progress(`  ${e.message}`));
 
-  if (!args.engines.length || args.engines.includes('wasm-relaxed-1t')) {
+  if (shapes.length && wants(args, 'wasm-relaxed-1t') && (!args.engines.length || args.engines.includes('wasm-relaxed-1t'))) {
     progress('relaxed-SIMD child (node --experimental-wasm-relaxed-simd)');
     const tChild = now();
     let r = await runChild('relaxed', args, ['--experimental-wasm-relaxed-simd']);
@@ -323,8 +372,8 @@ async function main() {
     results.sectionS.relaxedChild = (now() - tChild) / 1000;
   }
 
-  const tfjsWanted = ['tfjs-cpu', 'tfjs-wasm'].filter((id) => !args.engines.length || args.engines.includes(id));
-  if (tfjsWanted.length) {
+  const tfjsWanted = ['tfjs-cpu', 'tfjs-wasm'].filter((id) => wants(args, id));
+  if (tfjsWanted.length && shapes.length) {
     progress('tfjs child');
     const tChild = now();
     const r = await runChild('tfjs', args, []);
@@ -335,6 +384,24 @@ async function main() {
       results.tfjs = { version: r.data.version, wasmInfo: r.data.wasmInfo };
       for (const entry of results.shapes) Object.assign(entry.engines, r.data.rows[entry.name] ?? {});
     }
+  }
+
+  if (results.nnops && !results.nnops.error) {
+    progress('tfjs child: pooling, activation and normalization ops');
+    const tChild = now();
+    const r = await runChild('tfjs-ops', args, []);
+    results.sectionS.opsTfjsChild = (now() - tChild) / 1000;
+    childCpuS += r.data?.cpuS ?? 0;
+    results.nnops.tfjs = r.data ? { version: r.data.version, ...r.data.ops } : { error: `child failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' / ')}` };
+    compareWithTfjs(results.nnops);
+  }
+
+  // The whole-model benchmarks, each a script of its own with its own child processes.
+  for (const id of ['lenet', 'onnx']) {
+    if (!wantsMem(args, id)) continue;
+    const r = await runModelBench(id, { quick: args.quick });
+    results[id] = r;
+    results.sectionS[id] = r.seconds;
   }
 
   results.engineOrder = ['wasm-simd-1t', 'wasm-simd-nt', 'wasm-relaxed-1t', 'wasm-nosimd-1t', 'wasm-corr2d', 'wasm-corr2d-nt', 'reference', 'plainjs-corr2d', 'tfjs-wasm', 'tfjs-cpu']
@@ -361,6 +428,9 @@ async function main() {
     ...memOpsTables(results),
     ...reluLines(results),
     ...copyLines(results),
+    ...nnOpsLines(results.nnops),
+    ...saveLoadLines(results.saveload),
+    ...modelLines(results),
     ...vsPreviousLines(results),
     ...startupTable(results),
     ...memoryTable(results),

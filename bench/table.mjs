@@ -116,6 +116,54 @@ if (cp && !cp.error) {
     out.push(`| ${label} | ${cp.rows.map((x) => (x.cases ? `${ms(x.cases[id].medianMs)} ms · ${x.cases[id].vsJsSet.toFixed(2)}x` : '–')).join(' | ')} |`);
   }
 }
+const nn = r.nnops;
+if (nn && !nn.error) {
+  const usf = (t) => `${(t * 1000).toFixed(t * 1000 >= 100 ? 0 : 1)} µs`;
+  for (const row of nn.rows) {
+    if (!row.ops) continue;
+    const one = row.requestedThreads === 1;
+    out.push('');
+    out.push(`Pooling, activation and normalization ops on (${nn.shape.join(', ')}), ${row.threads} thread${row.threads > 1 ? 's' : ''}: median time · GB/s (input read + output written; fwd+bwd adds dy read + dx written) · ratio to the wasm copy \`x.clone()\` (${row.copy.gbps.toFixed(1)} GB/s) in the same rounds` +
+      (one ? '; tfjs-backend-wasm 1T forward on the same values in NHWC and how many times faster wasmconv is (* not the same op: information):' : ':'));
+    out.push('');
+    out.push(`| op | forward | forward + backward |${one ? ' tfjs-backend-wasm forward |' : ''}`);
+    out.push(`|---|---:|---:|${one ? '---:|' : ''}`);
+    for (const op of nn.ops) {
+      const c = row.ops[op.id];
+      const t = one && nn.tfjs && !nn.tfjs.error ? nn.tfjs.ops[op.id] : null;
+      const tf = one ? ` ${t && t.supported ? `${usf(t.medianMs)} · ${c.fwd.vsTfjsWasm.toFixed(2)}x${op.target ? '' : '*'}` : '–'} |` : '';
+      out.push(`| \`${op.label}\` | ${usf(c.fwd.medianMs)} · ${c.fwd.gbps.toFixed(1)} · ${c.fwd.vsCopy.toFixed(2)} | ${usf(c.fwdBwd.medianMs)} · ${c.fwdBwd.gbps.toFixed(1)} · ${c.fwdBwd.vsCopy.toFixed(2)} |${tf}`);
+    }
+  }
+}
+const sl = r.saveload;
+if (sl && !sl.error && sl.saveCall) {
+  out.push('');
+  out.push(`Save and load of a ${(sl.dataBytes / 1e6).toFixed(0)} MB state dict (${sl.tensors} float32 tensors [${sl.shape.join(', ')}], safetensors file, Node): \`save(dict, path)\` median ${sl.saveCall.medianMs.toFixed(1)} ms, \`load(path)\` median ${sl.loadCall.medianMs.toFixed(1)} ms.`);
+}
+const ln = r.lenet;
+if (ln && !ln.error && ln.rows) {
+  const f = (v, d = 0) => (v === null || v === undefined ? '–' : v.toFixed(d));
+  const x = (v) => (v ? `${v.toFixed(2)}x` : '–');
+  out.push('');
+  out.push(`LeNet (batch 256, SGD) on ${ln.cores} cores: training images/s and inference; ratios = peer time / wasmconv time (> 1: wasmconv faster)${ln.quick ? ' (--quick run)' : ''}:`);
+  out.push('');
+  out.push('| engine | train img/s | vs PyTorch | vs tfjs-cpu | infer img/s (b256) | vs tfjs-wasm | batch-1 ms | vs tfjs-wasm |');
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const w of ln.rows) {
+    if (w.notMeasured || w.error) { out.push(`| ${w.engine} | ${w.notMeasured ? `not measured: ${w.notMeasured}` : `failed: ${String(w.error).slice(0, 120)}`} | | | | | | |`); continue; }
+    out.push(`| ${w.engine} | ${f(w.trainImagesPerSec)} | ${x(w.vsTorch)} | ${x(w.vsTfjsCpu)} | ${f(w.infer256ImagesPerSec)} | ${x(w.infer256VsTfjsWasm)} | ${f(w.infer1Ms, 3)} | ${x(w.infer1VsTfjsWasm)} |`);
+  }
+}
+const ox = r.onnx;
+if (ox && !ox.error && ox.summary) {
+  out.push('');
+  out.push(`LeNet inference against ONNX Runtime Web ${ox.onnxruntimeWeb} (wasm backend): median ms per inference (values in, values out)${ox.rounds ? `, the lowest of ${ox.rounds} round${ox.rounds > 1 ? 's' : ''}` : ''}; ratio = ORT time / wasmconv time:`);
+  out.push('');
+  out.push('| threads | batch | wasmconv | ONNX Runtime Web | ratio |');
+  out.push('|---:|---:|---:|---:|---:|');
+  for (const q of ox.summary) out.push(`| ${q.threads} | ${q.batch} | ${ms(q.wasmconvMs)} ms | ${ms(q.ortMs)} ms | ${q.ratio.toFixed(2)}x |`);
+}
 const v = r.vsPrevious;
 if (v && !v.error) {
   const own = v.rows.filter((x) => x.own);

@@ -93,6 +93,10 @@ export function checkTargets(results) {
 
   memTargets(results, add);
   reluTargets(results, add);
+  nnOpsTargets(results, add);
+  saveLoadTargets(results, add);
+  lenetTargets(results, add);
+  onnxTargets(results, add);
   previousTargets(results, add);
   return out;
 }
@@ -135,6 +139,106 @@ function reluTargets(results, add) {
     if (!row) { add(name, subject, 'SKIP', r && r.error ? r.error : 'not measured'); continue; }
     const c = row.cases[id], copy = row.cases.jsCopy;
     add(name, subject, c.vsJsCopy <= max ? 'PASS' : 'FAIL', `${fmtMs(c.medianMs * 1000)} us vs copy ${fmtMs(copy.medianMs * 1000)} us: ${c.vsJsCopy.toFixed(2)}x (need <= ${max}x)`);
+  }
+}
+
+/** Pooling, activation and normalization ops: 1-thread forward >= 1.0x tfjs-backend-wasm's forward on every op it has. */
+function nnOpsTargets(results, add) {
+  const r = results.nnops;
+  if (!r) return;
+  const name = 'forward 1T >= 1.0x tfjs-wasm forward';
+  const row = !r.error ? r.rows.find((x) => x.requestedThreads === 1 && x.ops) : null;
+  const tf = r.tfjs && !r.tfjs.error ? r.tfjs : null;
+  const subject = (op) => `${op.label} (${r.shape ? r.shape.join(', ') : '?'})`;
+  for (const op of r.ops ?? []) {
+    if (!op.tfCall) continue;
+    const status = op.target ? null : 'INFO';
+    const t = tf ? tf.ops[op.id] : null;
+    if (!row || !t || !t.supported) {
+      add(op.target ? name : `${name} (information)`, subject(op), status ?? 'SKIP', !row ? (r.error ?? row?.error ?? 'not measured') : !tf ? `tfjs-wasm not measured${r.tfjs?.error ? `: ${r.tfjs.error}` : ''}` : `tfjs-wasm: ${t ? t.error : 'not measured'}`);
+      continue;
+    }
+    const c = row.ops[op.id].fwd;
+    const ratio = t.medianMs / c.medianMs;
+    add(op.target ? name : `${name} (information)`, subject(op), status ?? (ratio >= 1 ? 'PASS' : 'FAIL'),
+      `wasmconv ${fmtMs(c.medianMs * 1000)} us vs ${op.tfCall} ${fmtMs(t.medianMs * 1000)} us: ${fmtX(ratio)}${op.target ? ' (need >= 1.000x)' : `; ${op.tfNote}`}`);
+  }
+}
+
+/** save / load of a 10 MB state dict (safetensors file, Node): median <= 50 ms each. */
+function saveLoadTargets(results, add) {
+  const r = results.saveload;
+  if (!r) return;
+  const subject = r.dataBytes ? `${r.tensors} x [${r.shape.join(', ')}] f32, ${(r.dataBytes / 1e6).toFixed(0)} MB` : '10 MB state dict';
+  for (const [k, label] of [['saveCall', 'save(dict, path) <= 50 ms'], ['loadCall', 'load(path) <= 50 ms']]) {
+    const m = r.error ? null : r[k];
+    if (!m) { add(label, subject, 'SKIP', r.error ?? 'not measured'); continue; }
+    add(label, subject, m.medianMs <= 50 ? 'PASS' : 'FAIL', `median ${m.medianMs.toFixed(1)} ms (quartiles ${m.q1Ms.toFixed(1)}-${m.q3Ms.toFixed(1)}, ${m.iters} calls)`);
+  }
+}
+
+/**
+ * LeNet (bench/lenet.mjs): training >= 1.0x PyTorch at 1 thread and at all threads (the relaxed row:
+ * information), 1 thread >= 20x tfjs-backend-cpu; inference on 1 thread (tfjs-backend-wasm runs one):
+ * batch 256 >= 1.5x tfjs-wasm's throughput, batch 1 latency <= tfjs-wasm's.
+ */
+function lenetTargets(results, add) {
+  const r = results.lenet;
+  if (!r) return;
+  const rowsOf = r.rows ?? [];
+  const ours = rowsOf.filter((x) => x.engine.startsWith('wasmconv '));
+  const torchRows = rowsOf.filter((x) => x.engine.startsWith('PyTorch'));
+  const tfcpu = rowsOf.find((x) => x.engine.startsWith('tfjs-backend-cpu'));
+  const tfwasm = rowsOf.find((x) => x.engine.startsWith('tfjs-backend-wasm'));
+  const why = (x, what) => (r.error ? r.error : !x ? `${what} not measured` : x.notMeasured ? `${what} not measured: ${x.notMeasured}` : x.error ? `${what} failed: ${x.error}` : null);
+  const one = ours.find((x) => x.engine === 'wasmconv 1T');
+  const all = ours.find((x) => /^wasmconv \d+T$/.test(x.engine) && x.engine !== 'wasmconv 1T');
+  const relaxed = ours.find((x) => x.engine.endsWith('relaxed'));
+  const torchOf = (threads) => torchRows.find((x) => x.engine.endsWith(` ${threads}T`));
+  const train = (label, w, threadsKey, status) => {
+    const t = torchOf(threadsKey);
+    const bad = why(w, 'wasmconv') ?? why(t, 'PyTorch');
+    if (bad) return add(label, `LeNet batch 256, ${w?.engine ?? 'wasmconv'}`, status ?? 'SKIP', bad);
+    const ratio = t.stepMs / w.stepMs;
+    add(label, `LeNet batch 256, ${w.engine}`, status ?? (ratio >= 1 ? 'PASS' : 'FAIL'),
+      `${w.trainImagesPerSec} img/s (${w.stepMs.toFixed(1)} ms/step) vs ${t.engine} ${t.trainImagesPerSec} img/s (${t.stepMs.toFixed(1)} ms): ${fmtX(ratio)}${status ? '' : ' (need >= 1.000x)'}`);
+  };
+  const nT = all ? all.engine.replace('wasmconv ', '') : null;
+  train('training >= 1.0x PyTorch, 1 thread', one, '1');
+  if (all) train(`training >= 1.0x PyTorch, ${nT}`, all, nT.replace('T', ''));
+  if (relaxed) train(`training vs PyTorch, ${nT}, relaxed SIMD (information)`, relaxed, nT.replace('T', ''), 'INFO');
+  {
+    const bad = why(one, 'wasmconv') ?? why(tfcpu, 'tfjs-backend-cpu');
+    if (bad) add('training 1T >= 20x tfjs-backend-cpu', 'LeNet batch 256', 'SKIP', bad);
+    else {
+      const ratio = tfcpu.stepMs / one.stepMs;
+      add('training 1T >= 20x tfjs-backend-cpu', 'LeNet batch 256', ratio >= 20 ? 'PASS' : 'FAIL', `${one.stepMs.toFixed(1)} ms/step vs ${tfcpu.stepMs.toFixed(0)} ms: ${fmtX(ratio)} (need >= 20x)`);
+    }
+  }
+  for (const [key, label, min, fmt] of [
+    ['infer256Ms', 'inference batch 256 >= 1.5x tfjs-wasm throughput', 1.5, (w, t) => `${w.infer256ImagesPerSec} vs ${t.infer256ImagesPerSec} img/s`],
+    ['infer1Ms', 'inference batch 1 latency <= tfjs-wasm', 1, (w, t) => `${(w.infer1Ms * 1000).toFixed(0)} vs ${(t.infer1Ms * 1000).toFixed(0)} us`],
+  ]) {
+    for (const w of [one, all]) {
+      if (!w && w === all) continue;
+      const info = w === all;
+      const l = info ? `${label} (information: tfjs-wasm has 1 thread)` : label;
+      const bad = why(w, 'wasmconv') ?? why(tfwasm, 'tfjs-backend-wasm');
+      if (bad) { add(l, `LeNet, ${w?.engine ?? 'wasmconv 1T'}`, info ? 'INFO' : 'SKIP', bad); continue; }
+      const ratio = tfwasm[key] / w[key];
+      add(l, `LeNet, ${w.engine}`, info ? 'INFO' : ratio >= min ? 'PASS' : 'FAIL', `${fmt(w, tfwasm)}: ${fmtX(ratio)}${info ? '' : ` (need >= ${fmtX(min)})`}`);
+    }
+  }
+}
+
+/** LeNet inference >= 1.0x ONNX Runtime Web at batch 1 and 256, on 1 thread and on all threads (bench/onnx.mjs). */
+function onnxTargets(results, add) {
+  const r = results.onnx;
+  if (!r) return;
+  if (r.error || !r.summary) { add('inference >= 1.0x ONNX Runtime Web', 'LeNet', 'SKIP', r.error ?? 'not measured'); return; }
+  for (const s of r.summary) {
+    add(`inference >= 1.0x ONNX Runtime Web, ${s.threads} thread${s.threads > 1 ? 's' : ''}`, `LeNet batch ${s.batch}`, s.ratio >= 1 ? 'PASS' : 'FAIL',
+      `wasmconv ${fmtMs(s.wasmconvMs)} ms vs ORT ${r.onnxruntimeWeb} ${fmtMs(s.ortMs)} ms: ${fmtX(s.ratio)}${r.rounds ? ` (lowest median of ${r.rounds} round${r.rounds > 1 ? 's' : ''})` : ''}`);
   }
 }
 
