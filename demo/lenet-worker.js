@@ -10,6 +10,10 @@
 //   { type: 'pause' }    aborts the fit's signal: training stops at the next batch boundary
 //   { type: 'resume' }   calls fit again with the same options: the loader goes on from
 //                        the batch where it stopped, so the run is bitwise the one that never paused
+//   { type: 'export', id, format: 'safetensors' | 'onnx' }
+//       the current run's model as a file (paused or done): saveSafetensors (metadata format: pt) or
+//       exportOnnx with a [1, 1, 28, 28] example (batch dimension dynamic); answers
+//       { type: 'model-file', id, format, name, bytes } (bytes: an ArrayBuffer, transferred)
 //   { type: 'train-steps', id, dataUrl, limit?, steps, batchSize, seed, build?, threads? }
 //       the book's LeNet (SGD, lr 0.9) for `steps` optimizer steps from a fresh model and a
 //       fresh loader; answers { type: 'steps', id, losses, info } (the browser tests' hook)
@@ -23,8 +27,8 @@
 //   epoch    { logs, imagesPerSecond, predictions }          after each epoch (and epoch 0: untrained)
 //   paused   { steps }, done { history, steps }, error { id?, message }
 import {
-  init, backendInfo, models, optim, transforms, fit, predict, softmax, tidy,
-  DataLoader, TensorDataset, loadMNIST, toImageData,
+  init, backendInfo, models, optim, transforms, fit, predict, softmax, tidy, zeros,
+  DataLoader, TensorDataset, loadMNIST, toImageData, saveSafetensors, exportOnnx,
 } from '../dist/index.js';
 
 /** Test images shown with their predictions. */
@@ -55,6 +59,10 @@ self.onmessage = (e) => {
     if (m.type === 'start') await startRun(m.run);
     else if (m.type === 'resume') resumeRun();
     else if (m.type === 'train-steps') post({ type: 'steps', id: m.id, ...(await trainSteps(m)) });
+    else if (m.type === 'export') {
+      const file = exportModel(m.format);
+      self.postMessage({ type: 'model-file', id: m.id, ...file }, [file.bytes]);
+    }
     else throw new TypeError(`lenet-worker: unknown message type ${JSON.stringify(m.type)}`);
   }).catch((err) => post({ type: 'error', id: m.id, message: String((err && err.stack) || err) }));
 };
@@ -206,6 +214,25 @@ function onEpoch(r, epoch, logs) {
   r.scheduler?.step();
   post({ type: 'epoch', logs, imagesPerSecond: r.epochMs > 0 ? r.epochImages / (r.epochMs / 1000) : null, predictions: gridPredictions(r.model) });
   r.epochImages = 0; r.epochMs = 0; r.last = performance.now();
+}
+
+/**
+ * The current run's model as a file: `{ format, name, bytes }`, bytes an
+ * ArrayBuffer of a safetensors state dict (PyTorch's names; metadata format: pt)
+ * or an ONNX model. Only between fits (paused or done), so the weights are
+ * those of a batch boundary.
+ */
+function exportModel(format) {
+  if (format !== 'safetensors' && format !== 'onnx') throw new RangeError(`export: format must be 'safetensors' or 'onnx', got ${JSON.stringify(format)}`);
+  if (!run) throw new Error('export: there is no model yet: start a run first');
+  if (run.controller) throw new Error(`export: the model is training (step ${run.steps}): pause it first`);
+  const u8 = format === 'safetensors'
+    ? saveSafetensors(run.model, { metadata: { format: 'pt' } })
+    : tidy(() => exportOnnx(run.model, zeros([1, 1, 28, 28])));
+  const { model, seed } = run.params;
+  const name = `${model === 'modern' ? 'lenet-modern' : 'lenet'}-seed${seed}-${run.steps}steps.${format}`;
+  const bytes = u8.byteOffset === 0 && u8.byteLength === u8.buffer.byteLength ? u8.buffer : u8.slice().buffer;
+  return { format, name, bytes };
 }
 
 /** The browser tests' hook: `steps` steps of the book's LeNet from a fresh model; the losses. */

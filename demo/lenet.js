@@ -67,6 +67,7 @@ export async function setupLenet(demo) {
   const panel = {
     status: 'idle', urlOptions: urlOptions(), engine: null, full: null, data: null, run: null, live: null,
     batches: 0, losses: [], epochs: [], predictions: null, labels: null, pauses: 0, resumes: 0, error: null,
+    downloads: [],
   };
   demo.lenet = panel;
   let worker = null;
@@ -76,6 +77,7 @@ export async function setupLenet(demo) {
 
   const section = $('lenet');
   const buttons = { start: $('lenet-start'), pause: $('lenet-pause'), resume: $('lenet-resume') };
+  const downloadButtons = { safetensors: $('lenet-download-safetensors'), onnx: $('lenet-download-onnx') };
   const inputs = ['lenet-model', 'lenet-data', 'lenet-epochs', 'lenet-seed'].map($);
   const modelNote = () => {
     const model = $('lenet-model').value, subset = $('lenet-data').value === 'subset';
@@ -96,6 +98,7 @@ export async function setupLenet(demo) {
     buttons.resume.disabled = status !== 'paused';
     for (const i of inputs) i.disabled = busy || status === 'paused';
     buttons.start.textContent = status === 'paused' ? 'Start over' : 'Start';
+    for (const b of Object.values(downloadButtons)) b.disabled = status !== 'paused' && status !== 'done';
     if (text !== undefined) $('lenet-status').textContent = text;
   }
 
@@ -168,6 +171,12 @@ export async function setupLenet(demo) {
           : `done: ${m.steps} steps`);
         break;
       }
+      case 'model-file': {
+        const r = requests.get(m.id);
+        requests.delete(m.id);
+        r?.resolve(m);
+        break;
+      }
       case 'steps': {
         const r = requests.get(m.id);
         requests.delete(m.id);
@@ -230,6 +239,29 @@ export async function setupLenet(demo) {
     setStatus('loading', 'resuming…');
     worker.postMessage({ type: 'resume' });
   });
+
+  /** Asks the worker for the model as a file and hands it to the browser as a download. */
+  async function download(format) {
+    const id = nextId++;
+    const file = await new Promise((resolve, reject) => {
+      requests.set(id, { resolve, reject });
+      worker.postMessage({ type: 'export', id, format });
+    });
+    const url = URL.createObjectURL(new Blob([file.bytes], { type: 'application/octet-stream' }));
+    const a = el('a', { href: url, download: file.name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    panel.downloads.push({ format, name: file.name, bytes: file.bytes.byteLength });
+    $('lenet-status').textContent = `${file.name}: ${int(file.bytes.byteLength)} bytes`;
+  }
+  for (const [format, button] of Object.entries(downloadButtons)) {
+    button.addEventListener('click', () => {
+      if (!worker || (panel.status !== 'paused' && panel.status !== 'done')) return;
+      download(format).catch((e) => { $('lenet-status').textContent = `download failed: ${e.message}`; });
+    });
+  }
 
   /**
    * The browser tests' hook: `steps` steps of the book's LeNet in the worker

@@ -4,14 +4,20 @@
 // threads, which agree by design), threads nested in the worker when the page
 // is cross-origin isolated, one thread otherwise; pausing and resuming through
 // the buttons ends with the uninterrupted run's bits; the prediction grid shows
-// 24 test images with Node's predictions. Also the demo server's /data/ routes.
+// 24 test images with Node's predictions; the trained model's downloads (a
+// safetensors state dict, an ONNX model) are the bytes Node writes for the
+// same model, and ONNX Runtime runs the ONNX one. Also the demo server's
+// /data/ routes.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as ort from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
-  REPO, RESULTS, launch, loadWasmconv, requirePrerequisites, screenshot, serve, watch,
+  REPO, RESULTS, launch, loadWasmconv, maxDiff, requirePrerequisites, screenshot, serve, watch,
   type Served, type Wasmconv, type Watch,
 } from './helpers';
 
@@ -35,6 +41,7 @@ interface Panel {
   pauses: number;
   resumes: number;
   error: string | null;
+  downloads: Array<{ format: string; name: string; bytes: number }>;
 }
 interface Steps { losses: number[]; info: { backend: string; build: string; threads: number; sharedMemory: boolean; note?: string }; seconds: number }
 
@@ -117,8 +124,13 @@ async function nodeRun(epochs: number, seed: number) {
   const predicted = wc.tidy(() => Array.from(wc.predict(model, test.x.narrow(0, 0, 24)).argmax(1).data()));
   const labels = Array.from(test.y.narrow(0, 0, 24).data());
   const firstImage = wc.tidy(() => Array.from(wc.toImageData(test.x.narrow(0, 0, 1)).data));
+  // the model as the panel's downloads write it, and its outputs on 16 test images
+  const safetensors = wc.saveSafetensors(model, { metadata: { format: 'pt' } });
+  const onnx = wc.tidy(() => wc.exportOnnx(model, wc.zeros([1, 1, 28, 28])));
+  const images = wc.tidy(() => ({ data: test.x.narrow(0, 0, 16).data(), shape: [16, 1, 28, 28] }));
+  const logits = wc.tidy(() => wc.predict(model, test.x.narrow(0, 0, 16)).data());
   for (const t of [optimizer, model, train, test]) t.dispose();
-  return { losses, history, predicted, labels, firstImage };
+  return { losses, history, predicted, labels, firstImage, safetensors, onnx, images, logits };
 }
 
 beforeAll(async () => {
@@ -140,6 +152,7 @@ afterAll(async () => {
 describe('LeNet panel, cross-origin isolated', () => {
   let page: Page;
   let w: Watch;
+  let trained: Awaited<ReturnType<typeof nodeRun>> | undefined;
 
   it('30 steps of the book\'s LeNet in the page\'s worker on 2 threads equal Node\'s on 1 and on 2 threads, bitwise', async () => {
     ({ page, w } = await openDemo(isolated, '?build=simd&threads=2'));
@@ -177,6 +190,8 @@ describe('LeNet panel, cross-origin isolated', () => {
     await page.click('#lenet-start');
     await page.waitForSelector('#lenet[data-state=running]', { timeout: 30_000 });
     expect(await page.locator('#lenet-start').isDisabled()).toBe(true);
+    expect(await page.locator('#lenet-download-safetensors').isDisabled()).toBe(true);
+    expect(await page.locator('#lenet-download-onnx').isDisabled()).toBe(true);
     expect(await page.locator('#lenet-resume').isDisabled()).toBe(true);
     await page.waitForFunction(() => (window as unknown as { wasmconvDemo: { lenet: Panel } }).wasmconvDemo.lenet.losses.length >= 7, null, { timeout: 30_000 });
     await page.click('#lenet-pause');
@@ -200,6 +215,7 @@ describe('LeNet panel, cross-origin isolated', () => {
     expect(p.data).toMatchObject({ train: 5120, test: 1000 });
     expect(p.batches).toBe(20);
     const node = await nodeRun(2, 0);
+    trained = node;
     expect(p.losses).toHaveLength(40);
     expect(bits(p.losses)).toEqual(bits(node.losses));
     expect(p.epochs.map((l) => l.epoch)).toEqual([1, 2]);
@@ -223,6 +239,45 @@ describe('LeNet panel, cross-origin isolated', () => {
       return Array.from(c.getContext('2d')!.getImageData(0, 0, 28, 28).data);
     });
     expect(firstImage).toEqual(node.firstImage);
+    expect(w.problems, w.log.join('\n')).toEqual([]);
+  });
+
+  it('Download model: the safetensors file is the bytes Node writes for the same run and loads back; ONNX Runtime runs the ONNX file with the model\'s outputs', async () => {
+    expect(trained, 'the previous test trains the run').toBeDefined();
+    const node = trained!;
+    expect(await page.getAttribute('#lenet', 'data-state')).toBe('done');
+    const get = async (format: string) => {
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click(`#lenet-download-${format}`)]);
+      return { name: download.suggestedFilename(), bytes: new Uint8Array(readFileSync((await download.path())!)) };
+    };
+    const st = await get('safetensors');
+    expect(st.name).toBe('lenet-seed0-40steps.safetensors');
+    expect(Buffer.from(st.bytes).equals(Buffer.from(node.safetensors)), 'the downloaded safetensors are Node\'s bytes').toBe(true);
+    // loaded back in Node, into a model of another seed: the trained model's outputs, bitwise
+    const net = wc.models.lenet({ seed: 5 });
+    expect(wc.tidy(() => net.loadStateDict(wc.loadSafetensors(st.bytes)))).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    const again = wc.tidy(() => wc.predict(net, wc.tensor(node.images.data, node.images.shape)).data());
+    net.dispose();
+    expect(bits(Array.from(again))).toEqual(bits(Array.from(node.logits)));
+
+    const onnx = await get('onnx');
+    expect(onnx.name).toBe('lenet-seed0-40steps.onnx');
+    expect(Buffer.from(onnx.bytes).equals(Buffer.from(node.onnx)), 'the downloaded ONNX model is Node\'s exportOnnx bytes').toBe(true);
+    const require = createRequire(import.meta.url);
+    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.wasmPaths = pathToFileURL(`${dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'))}/`).href;
+    const session = await ort.InferenceSession.create(onnx.bytes);
+    const { output } = await session.run({ input: new ort.Tensor('float32', node.images.data, node.images.shape) });
+    await session.release();
+    expect(output.dims).toEqual([16, 10]);
+    expect(maxDiff(output.data as Float32Array, node.logits)).toBeLessThan(1e-5);
+
+    const p = await panel(page);
+    expect(p.downloads).toEqual([
+      { format: 'safetensors', name: 'lenet-seed0-40steps.safetensors', bytes: node.safetensors.length },
+      { format: 'onnx', name: 'lenet-seed0-40steps.onnx', bytes: node.onnx.length },
+    ]);
+    expect(await page.locator('#lenet-status').textContent()).toBe(`lenet-seed0-40steps.onnx: ${node.onnx.length.toLocaleString('en-US')} bytes`);
     expect(w.problems, w.log.join('\n')).toEqual([]);
   });
 
