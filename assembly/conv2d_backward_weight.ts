@@ -276,14 +276,20 @@ function tapOffset(k: i32, KW: i32, DH: i32, DW: i32, base: i32, LPW: i32, rowB:
  * (ws: KB * 32 floats). Units: G * ceil(Og/OB) * Cg * ceil(ceil(KH*KW/TB) / KB).
  * Each tap sums four lanes (four samples) over (sample group, i, j) in order,
  * then (l0 + l1) + (l2 + l3).
+ *
+ * With db set, the units of the first channel and first blocks (c = 0, grp = 0)
+ * also write the bias gradient of their output channels, db[o] = sum of
+ * dy[., o] over (n, i, j), summing each sample group's dy while it is in cache
+ * (see biasGroup for the order; ws: KB * 32 + 16 floats).
  */
 export function backwardWeightLanes<V>(p: usize, ws: usize, begin: i32, end: i32): void {
-  const x = ConvP.x(p), dy = ConvP.dy(p), dw = ConvP.dw(p);
+  const x = ConvP.x(p), dy = ConvP.dy(p), dw = ConvP.dw(p), db = ConvP.db(p);
   const N = gN(p), C = gC(p), O = gO(p), G = gG(p);
   const KH = gKH(p), KW = gKW(p), OH = gOH(p), OW = gOW(p);
   const PH = gPH(p), PW = gPW(p), DH = gDH(p), DW = gDW(p);
   const LP = ConvP.LP(p), WQ = ConvP.WQ(p), TP = ConvP.TP(p), HQ = ConvP.HQ(p);
   const KB = ConvP.KB(p);
+  const bws = ws + (<usize>KB << 7); // the bias gradient's lane sums, after the blocks' accumulators
   const Cg = C / G, Og = O / G, KK = KH * KW;
   const NG = (N + 3) / 4;
   const rowB = <usize>WQ << 4, planeB = <usize>HQ * rowB;
@@ -303,12 +309,14 @@ export function backwardWeightLanes<V>(p: usize, ws: usize, begin: i32, end: i32
     const xc = x + <usize>(g * Cg + c) * planeB;
     const dyo = dy + <usize>o0 * dplaneB + 48;
     const out0 = dw + f4((o0 * Cg + c) * KK);
+    const withBias = db != 0 && c == 0 && grp == 0;
     if (isSimd<V>()) {
       // Offsets of the block's other output channels in dy (repeating the last).
       const e1 = <usize>imin(1, no - 1) * dplaneB, e2 = <usize>imin(2, no - 1) * dplaneB, e3 = <usize>imin(3, no - 1) * dplaneB;
       for (let ng = 0; ng < NG; ng++) {
         const xn = xc + <usize>(ng * C) * planeB;
         const dn = dyo + <usize>(ng * O) * dplaneB;
+        if (withBias) biasGroup(dn, dplaneB, drowB, OH, OW, no, bws, ng == 0);
         for (let kb = kb0; kb < kb1; kb++) {
           const k0 = kb * TB, nk = imin(TB, KK - k0);
           const c0 = tapOffset(k0, KW, DH, DW, base, LPW, rowB);
@@ -359,6 +367,7 @@ export function backwardWeightLanes<V>(p: usize, ws: usize, begin: i32, end: i32
           v128.store(acc, a20, 64); v128.store(acc, a21, 80); v128.store(acc, a30, 96); v128.store(acc, a31, 112);
         }
       }
+      if (withBias) for (let m = 0; m < no; m++) store<f32>(db + f4(o0 + m), hsum(v128.load(bws + (<usize>m << 4))));
       // The block's sums: slot s of the accumulators is (channel, tap) = quad ? (s / 2, s % 2) : (s / 4, s % 4).
       for (let kb = kb0; kb < kb1; kb++) {
         const k0 = kb * TB, nk = imin(TB, KK - k0);
@@ -371,6 +380,7 @@ export function backwardWeightLanes<V>(p: usize, ws: usize, begin: i32, end: i32
         }
       }
     } else {
+      if (withBias) biasLanes(dyo, dplaneB, <usize>O * dplaneB, drowB, NG, OH, OW, no, db + f4(o0));
       // Scalar sibling: the same four lane sums, one output and one tap at a time.
       for (let kb = kb0; kb < kb1; kb++) {
         const k0 = kb * TB, nk = imin(TB, KK - k0);
@@ -398,5 +408,67 @@ export function backwardWeightLanes<V>(p: usize, ws: usize, begin: i32, end: i32
         }
       }
     }
+  }
+}
+
+/**
+ * The bias gradient's lane sums over one sample group, for the SIMD kernel:
+ * dn is channel 0's first column of the group's dy (channels dplaneB apart);
+ * acc holds one vector per channel, four (zeroed first when `first`). Per row,
+ * even and odd columns are summed apart, added, and added to the running sum.
+ */
+@inline function biasGroup(dn: usize, dplaneB: usize, drowB: usize, OH: i32, OW: i32, no: i32, acc: usize, first: bool): void {
+  // Up to four channels at once (missing ones repeat the last, unstored): eight independent chains.
+  const d1 = <usize>imin(1, no - 1) * dplaneB, d2 = <usize>imin(2, no - 1) * dplaneB, d3 = <usize>imin(3, no - 1) * dplaneB;
+  const z = f32x4.splat(0);
+  let s0 = first ? z : v128.load(acc), s1 = first ? z : v128.load(acc, 16);
+  let s2 = first ? z : v128.load(acc, 32), s3 = first ? z : v128.load(acc, 48);
+  for (let i = 0; i < OH; i++) {
+    let dq = dn + <usize>i * drowB;
+    let e0 = z, f0 = z, e1 = z, f1 = z, e2 = z, f2 = z, e3 = z, f3 = z;
+    let j = 0;
+    for (; j + 1 < OW; j += 2) {
+      e0 = f32x4.add(e0, v128.load(dq)); f0 = f32x4.add(f0, v128.load(dq, 16));
+      e1 = f32x4.add(e1, v128.load(dq + d1)); f1 = f32x4.add(f1, v128.load(dq + d1, 16));
+      e2 = f32x4.add(e2, v128.load(dq + d2)); f2 = f32x4.add(f2, v128.load(dq + d2, 16));
+      e3 = f32x4.add(e3, v128.load(dq + d3)); f3 = f32x4.add(f3, v128.load(dq + d3, 16));
+      dq += 32;
+    }
+    if (j < OW) {
+      e0 = f32x4.add(e0, v128.load(dq)); e1 = f32x4.add(e1, v128.load(dq + d1));
+      e2 = f32x4.add(e2, v128.load(dq + d2)); e3 = f32x4.add(e3, v128.load(dq + d3));
+    }
+    s0 = f32x4.add(s0, f32x4.add(e0, f0)); s1 = f32x4.add(s1, f32x4.add(e1, f1));
+    s2 = f32x4.add(s2, f32x4.add(e2, f2)); s3 = f32x4.add(s3, f32x4.add(e3, f3));
+  }
+  v128.store(acc, s0); v128.store(acc, s1, 16); v128.store(acc, s2, 32); v128.store(acc, s3, 48);
+}
+
+/**
+ * The scalar sibling of biasGroup over every sample group (dyo: channel 0's
+ * first column, sample groups groupB apart), then (l0 + l1) + (l2 + l3) per
+ * channel into out[0..no).
+ */
+function biasLanes(dyo: usize, dplaneB: usize, groupB: usize, drowB: usize, NG: i32, OH: i32, OW: i32, no: i32, out: usize): void {
+  for (let m = 0; m < no; m++) {
+    const dm = dyo + <usize>m * dplaneB;
+    let l0: f32 = 0, l1: f32 = 0, l2: f32 = 0, l3: f32 = 0;
+    for (let ng = 0; ng < NG; ng++) {
+      const dn = dm + <usize>ng * groupB;
+      for (let i = 0; i < OH; i++) {
+        let dq = dn + <usize>i * drowB;
+        let e0: f32 = 0, e1: f32 = 0, e2: f32 = 0, e3: f32 = 0;
+        let k0: f32 = 0, k1: f32 = 0, k2: f32 = 0, k3: f32 = 0;
+        let j = 0;
+        for (; j + 1 < OW; j += 2) {
+          e0 += load<f32>(dq); e1 += load<f32>(dq, 4); e2 += load<f32>(dq, 8); e3 += load<f32>(dq, 12);
+          k0 += load<f32>(dq, 16); k1 += load<f32>(dq, 20); k2 += load<f32>(dq, 24); k3 += load<f32>(dq, 28);
+          dq += 32;
+        }
+        if (j < OW) { e0 += load<f32>(dq); e1 += load<f32>(dq, 4); e2 += load<f32>(dq, 8); e3 += load<f32>(dq, 12); }
+        l0 += e0 + k0; l1 += e1 + k1; l2 += e2 + k2; l3 += e3 + k3;
+      }
+    }
+    store<f32>(out + f4(m), (l0 + l1) + (l2 + l3));
   }
 }

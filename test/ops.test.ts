@@ -148,6 +148,11 @@ for (const [x, w, opts] of lanesConvs) {
     gradcheck: false,
   });
 }
+// Without a bias (the weight-gradient kernel then writes no bias gradient).
+for (const [x, w, opts] of [lanesConvs[0], lanesConvs[2], lanesConvs[7]]) {
+  const g = conv2dInfo(x, w, opts);
+  cases.push({ name: `conv2d lanes ${geometryName(g)}`, inputs: [{ shape: x }, { shape: w }], op: (a, b) => conv2d(a, b, opts), gradcheck: false });
+}
 // Central differences on a few small convolutions covering every option.
 const gradConvs: Array<[string, number[], number[], Record<string, unknown>]> = [
   ['s=1 p=0', [2, 3, 5, 6], [4, 3, 3, 3], {}], ['s=2 p=1', [1, 2, 7, 7], [3, 2, 3, 3], { stride: 2, padding: 1 }],

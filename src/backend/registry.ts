@@ -135,16 +135,19 @@ export const lanesWeightBlocks = (p: ConvP): number => cdiv(p.KH! * p.KW!, lanes
 /**
  * Weight gradient for stride 1 with four samples in the vector lanes: x in the
  * planar lanes layout (frame TP, LP, HQ, WQ, every tap inside), dy in the
- * planar lanes layout with frame (0, 3, OH, OW + 6), dw. KB blocks of
- * (output channels by taps) per unit.
+ * planar lanes layout with frame (0, 3, OH, OW + 6), dw, and db or null (the
+ * bias gradient from the same dy). KB blocks of (output channels by taps) per unit.
  */
 export const conv2dBackwardWeightLanes = kernel({
   name: 'conv2d_backward_weight_lanes', source: 'conv2d_backward_weight', fn: 'backwardWeightLanes', simd: true, layout: Conv,
   units: (p) => p.G! * cdiv(p.O! / p.G!, lanesBlock(p)[0]) * (p.C! / p.G!) * cdiv(lanesWeightBlocks(p), p.KB!),
-  workspace: (p) => p.KB! * 32,
+  workspace: (p) => p.KB! * 32 + 16,
   cost: convFlops,
-  reference: (p) => conv.conv2dBackwardWeightRef(g0(p), conv.unpackLanes(p.N!, p.C!, p.H!, p.W!, frame(p), p.x!),
-    conv.unpackLanes(p.N!, p.O!, p.OH!, p.OW!, { TP: 0, LP: 3, HQ: p.OH!, WQ: p.OW! + 6 }, p.dy!), p.dw!),
+  reference: (p) => {
+    const dy = conv.unpackLanes(p.N!, p.O!, p.OH!, p.OW!, { TP: 0, LP: 3, HQ: p.OH!, WQ: p.OW! + 6 }, p.dy!);
+    conv.conv2dBackwardWeightRef(g0(p), conv.unpackLanes(p.N!, p.C!, p.H!, p.W!, frame(p), p.x!), dy, p.dw!);
+    if (p.db) conv.conv2dBackwardBiasRef(g0(p), dy, p.db);
+  },
 });
 
 /**

@@ -4,7 +4,7 @@ import {
   PACK, lanesWeightBlocks, conv2dBackwardBias, conv2dBackwardInputGemm, conv2dBackwardWeightDirect, conv2dBackwardWeightGemm,
   conv2dBackwardWeightLanes, conv2dForwardDirect, conv2dForwardGemm, conv2dForwardLanes, conv2dPack, conv2dPackLanes,
 } from '../backend/registry';
-import { describe } from '../engine';
+import { describe, isGradEnabled } from '../engine';
 import { ShapeError, fmtShape } from '../errors';
 import type { Tensor } from '../tensor';
 import { conv2dInfo, type Conv2dOptions } from './conv_info';
@@ -77,6 +77,31 @@ function packLanes(be: Backend, t: Tensor, N: number, C: number, H: number, W: n
 }
 
 /**
+ * x (N, C, H, W) in the planar lanes layout with frame f, derived from x's
+ * storage and cached there (keyed by where x starts, its shape, the frame and
+ * the build), so that the weight gradient reads the copy the forward pass made;
+ * the storage rebuilds it when x changed and frees it with itself.
+ */
+function packedInput(be: Backend, x: Tensor, g: ConvGeometry, f: Frame, fn: string): Buf {
+  const key = `conv2d/lanes/${x.offset}/${g.N},${g.C},${g.H},${g.W}/${f.TP},${f.LP},${f.HQ},${f.WQ}/${be.build}`;
+  const floats = Math.ceil(g.N / 4) * 4 * g.C * f.HQ * f.WQ;
+  const pg = { N: g.N, C: g.C, H: g.H, W: g.W, O: 0, KH: 1, KW: 1, OH: 0, OW: 0, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, G: 1 };
+  return derived(x, key, floats, (dst) => run(be, conv2dPackLanes, params(pg, { x, y: dst, mode: 0, ...f }), fn, []), `input ${fmtShape(x.shape)}`, fn);
+}
+
+/** storage.derive with an allocation failure named after the op and what was being derived. */
+function derived(t: Tensor, key: string, floats: number, fill: (dst: Buf) => void, what: string, fn: string): Buf {
+  try {
+    return t.storage.derive(key, floats, fill);
+  } catch (e) {
+    if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) {
+      throw new RangeError(`${fn}: packed copy of ${what}: ${e.message.slice('wasmconv: '.length)}`);
+    }
+    throw e;
+  }
+}
+
+/**
  * Blocks per unit of the lanes weight-gradient kernel: as many as keep at
  * least 12 units (so two threads split them evenly), each unit doing all its
  * blocks on one sample group while that group's planes are in cache.
@@ -129,14 +154,7 @@ function packedLength(g: ConvGeometry, mode: number): number {
  */
 function packed(be: Backend, w: Tensor, g: ConvGeometry, mode: number, fn: string): Buf {
   const key = `conv2d/${mode}/${w.offset}/${g.G},${g.O},${g.C},${g.KH},${g.KW}/${be.build}`;
-  try {
-    return w.storage.derive(key, packedLength(g, mode), (dst) => run(be, conv2dPack, params(g, { mode, w, y: dst }), fn, []));
-  } catch (e) {
-    if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) {
-      throw new RangeError(`${fn}: packed copy of weight ${fmtShape(w.shape)}: ${e.message.slice('wasmconv: '.length)}`);
-    }
-    throw e;
-  }
+  return derived(w, key, packedLength(g, mode), (dst) => run(be, conv2dPack, params(g, { mode, w, y: dst }), fn, []), `weight ${fmtShape(w.shape)}`, fn);
 }
 
 /** y = conv(x, w) + b into y. */
@@ -144,6 +162,11 @@ function forward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor,
   const k = chooseForward(g);
   if (k === conv2dForwardLanes) {
     const f = inputFrame(g);
+    if (isGradEnabled() && w.requiresGrad) {
+      // The weight gradient reads the same packed input: kept with x.
+      run(be, k, params(g, { x: packedInput(be, x, g, f, fn), w: packed(be, w, g, PACK.FORWARD, fn), bias: b, y, mode: 0, ...f }), fn, []);
+      return;
+    }
     const xp = packLanes(be, x, g.N, g.C, g.H, g.W, f, fn);
     try { run(be, k, params(g, { x: xp, w: packed(be, w, g, PACK.FORWARD, fn), bias: b, y, mode: 0, ...f }), fn, []); } finally { xp.dispose(); }
     return;
@@ -155,7 +178,8 @@ function forward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor,
 /** The three gradients of a convolution, for those of x, w, b that require one. */
 function backward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, dy: Tensor,
                   needDx = x.requiresGrad): Array<Tensor | null> {
-  const grads: Array<Tensor | null> = [null, null];
+  // dx, dw, and db when there is a bias.
+  const grads: Array<Tensor | null> = b ? [null, null, null] : [null, null];
   const gt = transposedGeometry(g);
   const lanesDx = needDx && gt !== null && useLanes(gt), lanesDw = w.requiresGrad && useLanes(g);
   // The output gradient in the lanes layout, shared by both lanes kernels.
@@ -180,8 +204,9 @@ function backward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor
       const dw = grads[1] = output(w.shape, fn);
       if (lanesDw) {
         const f = inputFrame(g);
-        const xp = packLanes(be, x, g.N, g.C, g.H, g.W, f, fn);
-        try { run(be, conv2dBackwardWeightLanes, params(g, { x: xp, dy: dyp, dw, KB: lanesWeightGroup(g), ...f }), fn, []); } finally { xp.dispose(); }
+        // The bias gradient from the same packed dy, in the same call.
+        const db = b?.requiresGrad ? (grads[2] = output(b.shape, fn)) : null;
+        run(be, conv2dBackwardWeightLanes, params(g, { x: packedInput(be, x, g, f, fn), dy: dyp, dw, db, KB: lanesWeightGroup(g), ...f }), fn, []);
       } else {
         run(be, chooseBackwardWeight(g), params(g, { KB: weightBlock(g), x, dy, dw }), fn, []);
       }
@@ -189,10 +214,9 @@ function backward(be: Backend, fn: string, g: ConvGeometry, x: Tensor, w: Tensor
   } finally {
     dyp?.dispose();
   }
-  if (b) {
-    const db = b.requiresGrad ? output(b.shape, fn) : null;
-    grads.push(db);
-    if (db) run(be, conv2dBackwardBias, params(g, { dy, db }), fn, []);
+  if (b && b.requiresGrad && !grads[2]) {
+    const db = grads[2] = output(b.shape, fn);
+    run(be, conv2dBackwardBias, params(g, { dy, db }), fn, []);
   }
   return grads;
 }
