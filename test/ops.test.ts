@@ -11,6 +11,8 @@ import {
   conv2dForwardRef, conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dBackwardBiasRef,
 } from '../src/backend/reference/conv';
 import { conv2dInfo } from '../src/ops/conv_info';
+import { useLanes } from '../src/ops/conv';
+import { expect, it } from 'vitest';
 import { EDGE_SIZES, opSuite, type OpCase } from './harness';
 import { edgeCases, geometryName } from './helpers';
 
@@ -137,8 +139,22 @@ const lanesConvs: Array<[number[], number[], Record<string, unknown>]> = [
 for (const c of edgeCases(40, 20260301)) {
   const stride = (c.opts as { stride: number[] }).stride;
   if (stride[0] !== 1 || stride[1] !== 1) continue;
-  lanesConvs.push([[4 + (lanesConvs.length % 6), ...c.x.slice(1)], c.w, c.opts]);
+  const x = [4 + (lanesConvs.length % 6), ...c.x.slice(1)];
+  if (useLanes(conv2dInfo(x, c.w, c.opts))) lanesConvs.push([x, c.w, c.opts]);
 }
+// The largest output plane the lanes kernels take (32 x 32), and one row more (the other kernels).
+lanesConvs.push([[4, 2, 34, 34], [3, 2, 3, 3], {}]);
+cases.push({
+  name: 'conv2d x=[4,2,35,34] w=[3,2,3,3] (one output row past the lanes kernels\' planes) bias',
+  inputs: [{ shape: [4, 2, 35, 34] }, { shape: [3, 2, 3, 3] }, { shape: [3] }],
+  op: (a, b, bias) => conv2d(a, b, { bias }),
+  gradcheck: false,
+});
+it('the lanes cases run on the lanes kernels, and only planes up to 32 x 32 do', () => {
+  const off = lanesConvs.filter(([x, w, opts]) => !useLanes(conv2dInfo(x, w, opts)));
+  expect(off).toEqual([]);
+  expect(useLanes(conv2dInfo([4, 2, 35, 34], [3, 2, 3, 3], {}))).toBe(false);
+});
 for (const [x, w, opts] of lanesConvs) {
   const g = conv2dInfo(x, w, opts);
   cases.push({
