@@ -363,8 +363,8 @@ function isNumericArray(v: unknown): v is NumericArray {
   return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
 }
 
-/** Whether a typed array's buffer was detached (transferred or after memory growth). */
-function detached(a: NumericArray): boolean {
+/** @internal Whether a typed array's buffer was detached (transferred or after memory growth). */
+export function detached(a: NumericArray): boolean {
   if (a.buffer instanceof ArrayBuffer === false) return false; // shared buffers cannot be detached
   try {
     new Uint8Array(a.buffer, 0, 0);

@@ -14,7 +14,7 @@ import type { Buf } from '../backend/layout';
 import { CONSTANTS, indexSelect as indexSelectK, rowCopy as rowCopyK } from '../backend/registry';
 import { describe } from '../engine';
 import { ShapeError, fmtShape } from '../errors';
-import { MAX_ELEMENTS, Tensor, view } from '../tensor';
+import { MAX_ELEMENTS, Tensor, detached, view } from '../tensor';
 import { dimArg, output, record, run, sameBackend, tensorArg } from './op';
 
 export * from './moments';
@@ -260,17 +260,6 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
 // ---------------------------------------------------------------------------
 // indexSelect
 // ---------------------------------------------------------------------------
-
-/** Whether a typed array's buffer was detached (transferred or after memory growth). */
-function detached(a: Int32Array): boolean {
-  if (a.buffer instanceof ArrayBuffer === false) return false; // shared buffers cannot be detached
-  try {
-    new Uint8Array(a.buffer, 0, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
 
 /**
  * A private, validated copy of an index argument (a 0-d or 1-D tensor of

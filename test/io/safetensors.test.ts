@@ -243,7 +243,7 @@ describe('safetensors', () => {
     });
   });
 
-  it('saves and loads 10 MB state dicts in at most 50 ms each', () => {
+  it('a 10 MB state dict goes through bytes and back bit for bit, with no memory left behind (its speed: npm run bench)', () => {
     const before = memory();
     const dict = tidy(() => {
       const d: StateDict = {};
@@ -251,25 +251,17 @@ describe('safetensors', () => {
       d['bn.num_batches_tracked'] = tensor(12);
       return d;
     });
-    let bytes: Uint8Array = new Uint8Array(0);
-    const times = { save: Infinity, load: Infinity };
-    for (let r = 0; r < 5; r++) {
-      let t0 = performance.now();
-      bytes = saveSafetensors(dict);
-      times.save = Math.min(times.save, performance.now() - t0);
-      t0 = performance.now();
+    for (let r = 0; r < 2; r++) {
+      const bytes = saveSafetensors(dict);
+      expect(bytes.length).toBeGreaterThan(10 * 2 ** 20);
       const back = loadSafetensors(bytes);
-      times.load = Math.min(times.load, performance.now() - t0);
-      if (r === 0) expect(bits(back['layer3.weight'].data())).toEqual(bits(dict['layer3.weight'].data()));
+      for (let i = 0; i < 10; i++) expect(bits(back[`layer${i}.weight`].data())).toEqual(bits(dict[`layer${i}.weight`].data()));
+      expect(back['bn.num_batches_tracked'].item()).toBe(12);
       for (const t of Object.values(back)) t.dispose();
     }
-    expect(bytes.length).toBeGreaterThan(10 * 2 ** 20);
-    expect(times.save, `save took ${times.save.toFixed(1)} ms`).toBeLessThanOrEqual(50);
-    expect(times.load, `load took ${times.load.toFixed(1)} ms`).toBeLessThanOrEqual(50);
     for (const t of Object.values(dict)) t.dispose();
     // (the WebAssembly memory grew for the 10 MB; it never shrinks)
     expect({ ...memory(), wasmBytes: 0 }).toEqual({ ...before, wasmBytes: 0 });
-    console.log(`10 MB state dict: save ${times.save.toFixed(1)} ms, load ${times.load.toFixed(1)} ms`);
   });
 
   describe('files (Node)', () => {
