@@ -95,7 +95,23 @@ function unaryS(op: i32, x: f32, s0: f32, s1: f32): f32 {
  * the same block (in place). Units: ceil(n / CHUNK).
  */
 export function unary<V>(p: usize, ws: usize, begin: i32, end: i32): void {
-  const n = UnaryP.n(p), op = UnaryP.op(p);
+  // The common ops on loops of their own: with the op a constant there, the
+  // switch of unaryV inside the loop folds away.
+  switch (UnaryP.op(p)) {
+    case UNARY_RELU: unaryBody<V>(UNARY_RELU, p, begin, end); return;
+    case UNARY_MULS: unaryBody<V>(UNARY_MULS, p, begin, end); return;
+    case UNARY_ADDS: unaryBody<V>(UNARY_ADDS, p, begin, end); return;
+    case UNARY_NEG: unaryBody<V>(UNARY_NEG, p, begin, end); return;
+    case UNARY_SQUARE: unaryBody<V>(UNARY_SQUARE, p, begin, end); return;
+    case UNARY_EXP: unaryBody<V>(UNARY_EXP, p, begin, end); return;
+    case UNARY_TANH: unaryBody<V>(UNARY_TANH, p, begin, end); return;
+    case UNARY_LEAKY_RELU: unaryBody<V>(UNARY_LEAKY_RELU, p, begin, end); return;
+    default: unaryBody<V>(UnaryP.op(p), p, begin, end);
+  }
+}
+
+@inline function unaryBody<V>(op: i32, p: usize, begin: i32, end: i32): void {
+  const n = UnaryP.n(p);
   const s0 = UnaryP.s0(p), s1 = UnaryP.s1(p);
   const x = UnaryP.x(p), y = UnaryP.y(p);
   const i0 = begin * CHUNK;
@@ -197,9 +213,55 @@ function binaryS(op: i32, a: f32, b: f32, s0: f32, s1: f32): f32 {
   if (isSimd<V>() && (sa == 0 || sa == 1) && (sb == 0 || sb == 1)) {
     const v0 = f32x4.splat(s0), v1 = f32x4.splat(s1);
     if (sa == 1 && sb == 1) {
+      // The common ops on loops of their own, without the switch of binaryV
+      // (an optimizer folds loops that differ only by a constant op back into one).
+      if (op == BINARY_ADD) {
+        for (; t + 8 <= len; t += 8) {
+          const qa = pa + f4(t), qb = pb + f4(t), qy = py + f4(t);
+          v128.store(qy, f32x4.add(v128.load(qa), v128.load(qb)));
+          v128.store(qy, f32x4.add(v128.load(qa, 16), v128.load(qb, 16)), 16);
+        }
+      } else if (op == BINARY_MUL) {
+        for (; t + 8 <= len; t += 8) {
+          const qa = pa + f4(t), qb = pb + f4(t), qy = py + f4(t);
+          v128.store(qy, f32x4.mul(v128.load(qa), v128.load(qb)));
+          v128.store(qy, f32x4.mul(v128.load(qa, 16), v128.load(qb, 16)), 16);
+        }
+      } else if (op == BINARY_SUB) {
+        for (; t + 8 <= len; t += 8) {
+          const qa = pa + f4(t), qb = pb + f4(t), qy = py + f4(t);
+          v128.store(qy, f32x4.sub(v128.load(qa), v128.load(qb)));
+          v128.store(qy, f32x4.sub(v128.load(qa, 16), v128.load(qb, 16)), 16);
+        }
+      } else if (op == BINARY_RELU_BW) {
+        const zero = f32x4.splat(0);
+        for (; t + 8 <= len; t += 8) {
+          const qa = pa + f4(t), qb = pb + f4(t), qy = py + f4(t);
+          v128.store(qy, v128.andnot(v128.load(qa), f32x4.le(v128.load(qb), zero)));
+          v128.store(qy, v128.andnot(v128.load(qa, 16), f32x4.le(v128.load(qb, 16), zero)), 16);
+        }
+      } else if (op == BINARY_SIGMOID_BW) {
+        const one = f32x4.splat(1);
+        for (; t + 8 <= len; t += 8) {
+          const qa = pa + f4(t), qb = pb + f4(t), qy = py + f4(t);
+          const b0 = v128.load(qb), b1 = v128.load(qb, 16);
+          v128.store(qy, f32x4.mul(f32x4.mul(v128.load(qa), f32x4.sub(one, b0)), b0));
+          v128.store(qy, f32x4.mul(f32x4.mul(v128.load(qa, 16), f32x4.sub(one, b1)), b1), 16);
+        }
+      }
+      for (; t + 8 <= len; t += 8) {
+        const qa = pa + f4(t), qb = pb + f4(t), qy = py + f4(t);
+        v128.store(qy, binaryV(op, v128.load(qa), v128.load(qb), v0, v1));
+        v128.store(qy, binaryV(op, v128.load(qa, 16), v128.load(qb, 16), v0, v1), 16);
+      }
       for (; t + 4 <= len; t += 4) v128.store(py + f4(t), binaryV(op, v128.load(pa + f4(t)), v128.load(pb + f4(t)), v0, v1));
     } else if (sa == 1) {
       const bv = v128.load32_splat(pb);
+      for (; t + 8 <= len; t += 8) {
+        const qa = pa + f4(t), qy = py + f4(t);
+        v128.store(qy, binaryV(op, v128.load(qa), bv, v0, v1));
+        v128.store(qy, binaryV(op, v128.load(qa, 16), bv, v0, v1), 16);
+      }
       for (; t + 4 <= len; t += 4) v128.store(py + f4(t), binaryV(op, v128.load(pa + f4(t)), bv, v0, v1));
     } else if (sb == 1) {
       const av = v128.load32_splat(pa);
