@@ -97,17 +97,19 @@ function unaryS(op: i32, x: f32, s0: f32, s1: f32): f32 {
 export function unary<V>(p: usize, ws: usize, begin: i32, end: i32): void {
   // The common ops on loops of their own: with the op a constant there, the
   // switch of unaryV inside the loop folds away.
-  switch (UnaryP.op(p)) {
-    case UNARY_RELU: unaryBody<V>(UNARY_RELU, p, begin, end); return;
-    case UNARY_MULS: unaryBody<V>(UNARY_MULS, p, begin, end); return;
-    case UNARY_ADDS: unaryBody<V>(UNARY_ADDS, p, begin, end); return;
-    case UNARY_NEG: unaryBody<V>(UNARY_NEG, p, begin, end); return;
-    case UNARY_SQUARE: unaryBody<V>(UNARY_SQUARE, p, begin, end); return;
-    case UNARY_EXP: unaryBody<V>(UNARY_EXP, p, begin, end); return;
-    case UNARY_TANH: unaryBody<V>(UNARY_TANH, p, begin, end); return;
-    case UNARY_LEAKY_RELU: unaryBody<V>(UNARY_LEAKY_RELU, p, begin, end); return;
-    default: unaryBody<V>(UnaryP.op(p), p, begin, end);
+  // (The SIMD build only: the scalar one is the fallback, and every copy of the
+  // loop adds to the binaries the package carries.)
+  if (isSimd<V>()) {
+    switch (UnaryP.op(p)) {
+      case UNARY_RELU: unaryBody<V>(UNARY_RELU, p, begin, end); return;
+      case UNARY_MULS: unaryBody<V>(UNARY_MULS, p, begin, end); return;
+      case UNARY_ADDS: unaryBody<V>(UNARY_ADDS, p, begin, end); return;
+      case UNARY_NEG: unaryBody<V>(UNARY_NEG, p, begin, end); return;
+      case UNARY_SQUARE: unaryBody<V>(UNARY_SQUARE, p, begin, end); return;
+      case UNARY_LEAKY_RELU: unaryBody<V>(UNARY_LEAKY_RELU, p, begin, end); return;
+    }
   }
+  unaryBody<V>(UnaryP.op(p), p, begin, end);
 }
 
 @inline function unaryBody<V>(op: i32, p: usize, begin: i32, end: i32): void {
