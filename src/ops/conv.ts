@@ -8,7 +8,7 @@ import { describe, isGradEnabled } from '../engine';
 import { ShapeError, fmtShape } from '../errors';
 import type { Tensor } from '../tensor';
 import { conv2dInfo, type Conv2dOptions } from './conv_info';
-import { output, record, run, sameBackend, tensorArg } from './op';
+import { derived, output, record, run, sameBackend, tensorArg } from './op';
 import { padForward, padGeometry, padGradient } from './pad_core';
 
 /** Options of `conv2d`: `torch.nn.functional.conv2d`'s, with the bias among them. */
@@ -93,18 +93,6 @@ function packedInput(be: Backend, x: Tensor, g: ConvGeometry, f: Frame, fn: stri
   const floats = Math.ceil(g.N / 4) * 4 * g.C * f.HQ * f.WQ;
   const pg = { N: g.N, C: g.C, H: g.H, W: g.W, O: 0, KH: 1, KW: 1, OH: 0, OW: 0, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, G: 1 };
   return derived(x, key, floats, (dst) => run(be, conv2dPackLanes, params(pg, { x, y: dst, mode: 0, ...f }), fn, []), `input ${fmtShape(x.shape)}`, fn);
-}
-
-/** storage.derive with an allocation failure named after the op and what was being derived. */
-function derived(t: Tensor, key: string, floats: number, fill: (dst: Buf) => void, what: string, fn: string): Buf {
-  try {
-    return t.storage.derive(key, floats, fill);
-  } catch (e) {
-    if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) {
-      throw new RangeError(`${fn}: packed copy of ${what}: ${e.message.slice('wasmconv: '.length)}`);
-    }
-    throw e;
-  }
 }
 
 /**

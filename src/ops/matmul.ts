@@ -10,7 +10,7 @@ import { BINARY, binary as binaryK, gemm as gemmK, gemmPackB, gemmPackedLength, 
 import { ShapeError, fmtShape } from '../errors';
 import { MAX_ELEMENTS, type Tensor, view } from '../tensor';
 import { broadcastShapes, broadcastStrides, mergeDims } from './elementwise';
-import { output, record, run, sameBackend, tensorArg } from './op';
+import { derived, output, record, run, sameBackend, tensorArg } from './op';
 import { sumTo } from './reduce';
 
 /** Largest k block packed at once (floats of a panel row: 256 * 8 * 4 bytes = 8 KiB). */
@@ -121,14 +121,7 @@ function runGemm(fn: string, be: Backend, g: GemmSpec, made: Tensor | readonly T
  */
 function packedWeight(be: Backend, w: Tensor, N: number, K: number, fn: string): Buf {
   const key = `linear/${w.offset}/${N},${K}/${be.build}`;
-  try {
-    return w.storage.derive(key, gemmPackedLength(N, K), (dst) => run(be, gemmPackB, { N, K, tb: 1, b: w, c: dst }, fn, []));
-  } catch (e) {
-    if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) {
-      throw new RangeError(`${fn}: packed copy of weight ${fmtShape(w.shape)}: ${e.message.slice('wasmconv: '.length)}`);
-    }
-    throw e;
-  }
+  return derived(w, key, gemmPackedLength(N, K), (dst) => run(be, gemmPackB, { N, K, tb: 1, b: w, c: dst }, fn, []), `weight ${fmtShape(w.shape)}`, fn);
 }
 
 /** Shapes of a matmul, validated (see `matmul`). */

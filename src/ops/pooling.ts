@@ -11,7 +11,7 @@ import { describe } from '../engine';
 import { ShapeError, fmtShape } from '../errors';
 import { MAX_ELEMENTS, type Tensor } from '../tensor';
 import { MAX_EXTENT } from './conv_info';
-import { boolArg, needsGrad, output, record, run, tensorArg } from './op';
+import { boolArg, needsGrad, output, record, renamed, run, tensorArg } from './op';
 import { padForward, padGeometry, padGradient, padModeArg, padValueArg, padsArg, rowsPerUnit, type PadMode } from './pad_core';
 
 export type { PadMode } from './pad_core';
@@ -148,11 +148,6 @@ function poolParams(g: PoolGeometry, rows: number) {
 }
 
 /** Allocation failures of a derived block, named after the op. */
-function renamed(e: unknown, fn: string, what: string): unknown {
-  if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) return new RangeError(`${fn}: ${what}: ${e.message.slice('wasmconv: '.length)}`);
-  return e;
-}
-
 /** Where maxPool2d keeps its outputs' tap indices: a block derived from the output's storage, freed with it. */
 const INDICES = 'maxPool2d/indices';
 

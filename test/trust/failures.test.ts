@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   init, tensor, tidy, memory, noGrad, add, sub, mul, div, pow, maximum, minimum, eq, gt, neg, square, relu, exp, log, sigmoid,
   tanh, sqrt, abs, clamp, clone, sum, mean, max, min, argmax, argmin, reshape, flatten, transpose, permute, conv2d, corr2d,
-  softplus, leakyRelu, batchNorm, layerNorm, nn, optim, type Tensor,
+  softplus, leakyRelu, batchNorm, layerNorm, linear, maxPool2d, nn, optim, type Tensor,
 } from '../../src/index';
 import { currentBackend } from '../../src/engine';
 import type { WasmBackend } from '../../src/backend/wasm/index';
@@ -93,6 +93,42 @@ describe('a failure at any allocation changes nothing', () => {
       expect(memory(), `after a failure at allocation ${k}`).toMatchObject({ tensors: m0.tensors, bytes: m0.bytes });
     }
     expect(run()).toEqual(want);
+  });
+
+  it('linear and maxPool2d failing while they build their derived blocks (cold caches): named after the op, nothing left behind', () => {
+    const be = currentBackend() as WasmBackend;
+    const rng = new Rng(4);
+    const xv = randomArray(3 * 20, rng), wv = randomArray(12 * 20, rng), pv = randomArray(2 * 3 * 6 * 6, rng);
+    const cases: Array<[string, () => number[], RegExp]> = [
+      ['linear', () => tidy(() => {
+        const x = tensor(xv, [3, 20], { requiresGrad: true }), w = tensor(wv, [12, 20], { requiresGrad: true });
+        linear(x, w).sum().backward();
+        return [...w.grad!.data(), ...x.grad!.data()];
+      }), /^linear: packed copy of weight \[12, 20\]: cannot allocate \d+ bytes: a failure injected by a test$/],
+      ['maxPool2d', () => tidy(() => {
+        const x = tensor(pv, [2, 3, 6, 6], { requiresGrad: true });
+        maxPool2d(x, 2).sum().backward();
+        return [...x.grad!.data()];
+      }), /^maxPool2d: indices of shape \[2, 3, 3, 3\]: cannot allocate \d+ bytes: a failure injected by a test$/],
+    ];
+    for (const [name, run, derivedMessage] of cases) {
+      const start = be.allocations;
+      const want = run();
+      const count = be.allocations - start;
+      const m0 = memory();
+      const messages: string[] = [];
+      for (let k = 0; k < count; k++) {
+        be.failAfter = k;
+        let err: unknown;
+        try { run(); } catch (e) { err = e; }
+        be.failAfter = null;
+        expect(err, `${name}: failure at allocation ${k}`).toBeInstanceOf(RangeError);
+        messages.push((err as Error).message);
+        expect(memory(), `${name}: after a failure at allocation ${k}`).toMatchObject({ tensors: m0.tensors, bytes: m0.bytes });
+      }
+      expect(messages.filter((m) => derivedMessage.test(m)).length, `${name}: ${messages.join('\n')}`).toBe(1);
+      expect(run(), name).toEqual(want);
+    }
   });
 
   it('optimizer steps (whose state is made on the first step) and module construction', () => {
