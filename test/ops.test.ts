@@ -91,6 +91,34 @@ cases.push({ name: 'argmax with ties', inputs: [{ shape: [4, 9], values: (i) => 
 cases.push({ name: 'max with ties (gradient shared evenly)', inputs: [{ shape: [4, 9], values: (i) => (i * 7) % 3 }], op: (x) => max(x, 1), gradcheck: false });
 cases.push({ name: 'argmax with NaN', inputs: [{ shape: [3, 20], values: (i) => (i === 7 || i === 9 || i === 45 ? NaN : i % 5) }], op: (x) => argmax(x, 1), differentiable: false });
 cases.push({ name: 'max with NaN', inputs: [{ shape: [3, 20], values: (i) => (i === 7 || i === 45 ? NaN : i % 5), grad: false }], op: (x) => max(x, 1), differentiable: false });
+// Edges of the reduction loops: one run of L contiguous floats (sums 32 wide, then whole
+// vectors, then a tail of up to three; max and min 16 wide), and rows combined into
+// columns (up to four rows a pass, eight columns a step, column tails, past BB = 256).
+for (const L of [3, 4, 15, 16, 17, 31, 32, 33, 35, 36, 47, 63, 64, 67]) {
+  cases.push({ name: `sum run of ${L}`, inputs: [{ shape: [2, L] }], op: (x) => sum(x, 1), tol: { rtol: 1e-6, atol: 1e-6 } });
+  cases.push({ name: `max run of ${L}`, inputs: [{ shape: [2, L] }], op: (x) => max(x, 1) });
+  cases.push({ name: `min run of ${L}`, inputs: [{ shape: [2, L] }], op: (x) => min(x) });
+}
+for (const [R, C] of [[1, 13], [2, 9], [4, 8], [5, 7], [6, 260], [9, 4], [8, 3], [13, 17]]) {
+  cases.push({ name: `mean rows ${R}x${C}`, inputs: [{ shape: [R, C] }], op: (x) => mean(x, 0), tol: { rtol: 1e-6, atol: 1e-6 } });
+  cases.push({ name: `max rows ${R}x${C}`, inputs: [{ shape: [R, C] }], op: (x) => max(x, 0) });
+  cases.push({ name: `min rows ${R}x${C}`, inputs: [{ shape: [2, R, C] }], op: (x) => min(x, 1) });
+}
+// NaN wins wherever it sits (the first vectors, the loop, the tail; the first row, a
+// later pass, the remainder rows, a column tail), and infinities of both signs without
+// NaN (whose running sum is NaN) still give the max.
+const special = (at: number[], v: number) => (i: number) => (at.includes(i) ? v : (i % 7) - 3);
+for (const at of [[0], [20], [68], [5, 40]]) {
+  cases.push({ name: `max of 70 with NaN at ${at}`, inputs: [{ shape: [70], values: special(at, NaN), grad: false }], op: (x) => max(x), differentiable: false });
+  cases.push({ name: `min of 70 with NaN at ${at}`, inputs: [{ shape: [70], values: special(at, NaN), grad: false }], op: (x) => min(x), differentiable: false });
+}
+const infs = (i: number) => (i === 3 ? Infinity : i === 50 ? -Infinity : (i % 7) - 3);
+cases.push({ name: 'max of 70 with +-inf', inputs: [{ shape: [70], values: infs, grad: false }], op: (x) => max(x), differentiable: false });
+cases.push({ name: 'min of 70 with +-inf', inputs: [{ shape: [70], values: infs, grad: false }], op: (x) => min(x), differentiable: false });
+for (const at of [[2], [3 * 12 + 5], [5 * 12 + 10], [12 + 11, 4 * 12]]) {
+  cases.push({ name: `max rows 6x12 with NaN at ${at}`, inputs: [{ shape: [6, 12], values: special(at, NaN), grad: false }], op: (x) => max(x, 0), differentiable: false });
+  cases.push({ name: `min rows 6x12 with NaN at ${at}`, inputs: [{ shape: [6, 12], values: special(at, NaN), grad: false }], op: (x) => min(x, 0), differentiable: false });
+}
 
 // Shape ops.
 cases.push({ name: 'reshape', inputs: [{ shape: [2, 3, 4] }], op: (x) => mul(reshape(x, [4, -1]), 2) });

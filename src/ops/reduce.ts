@@ -73,7 +73,8 @@ function reduceInto(fn: string, op: number, x: Tensor, p: Plan, y: Tensor, yi: T
     }
     const part = output([p.A, nchunk, p.B], fn);
     temps.push(part);
-    const parti = op === REDUCE.SUM ? null : output([p.A, nchunk, p.B], fn);
+    // Partial indices only when indices are asked for: max and min of values alone need none.
+    const parti = yi ? output([p.A, nchunk, p.B], fn) : null;
     if (parti) temps.push(parti);
     run(be, reduceK, { op, A: p.A, R: p.R, B: p.B, RC, divisor: 1, x: src, y: part, yi: parti }, fn, null);
     run(be, reduceK, { op, A: p.A, R: nchunk, B: p.B, RC: nchunk, divisor, x: part, xi: parti, y, yi }, fn, null);
