@@ -11,7 +11,7 @@ import {
   BINARY_EQ, BINARY_NE, BINARY_LT, BINARY_LE, BINARY_GT, BINARY_GE, BINARY_RELU_BW, BINARY_LEAKY_BW,
   BINARY_SIGMOID_BW, BINARY_TANH_BW, BINARY_SQRT_BW, BINARY_SIGN_MUL, BINARY_CLAMP_BW, BINARY_SCALED_MUL,
 } from './generated/params';
-import { isSimd, expS, expV, logS, logV, tanhS, tanhV, sigmoidS, sigmoidV, signS, signV } from './math';
+import { isSimd, expS, expV, expVi, logS, logV, tanhS, tanhV, sigmoidS, sigmoidV, signS, signV } from './math';
 
 @inline function f4(i: i32): usize { return <usize>i << 2; }
 
@@ -131,6 +131,12 @@ export function unary<V>(p: usize, ws: usize, begin: i32, end: i32): void {
         const a = v128.load(x + f4(i)), b = v128.load(x + f4(i), 16);
         v128.store(y + f4(i), sigmoidV(a));
         v128.store(y + f4(i), sigmoidV(b), 16);
+      }
+    } else if (op == UNARY_EXP) {
+      for (; i + 8 <= i1; i += 8) {
+        const a = v128.load(x + f4(i)), b = v128.load(x + f4(i), 16);
+        v128.store(y + f4(i), expVi(a));
+        v128.store(y + f4(i), expVi(b), 16);
       }
     }
     for (; i + 8 <= i1; i += 8) {

@@ -16,7 +16,7 @@ const PARAM_BYTES = Math.ceil(Math.max(...LAYOUTS.map((l) => l.bytes)) / 64) * 6
 const MIN_WORKSPACE = 4096;
 
 export interface WasmBackendOptions {
-  /** Which build to run; default: the fastest this runtime validates. 'debug' is the unoptimised SIMD build. */
+  /** Which build to run; default: the fastest this runtime validates. 'debug' is the SIMD build with assertions on and names kept, lightly optimised (-O1). */
   build?: BuildKind | 'debug';
   /** Threads including the caller; 1 uses no workers and non-shared memory. */
   threads: number;
