@@ -97,6 +97,29 @@ import { isSimd, f4, imin, imax, zeroRun } from './common';
 @inline function maxBlock(xp: usize, W: i32, ih0: i32, k0: i32, k1: i32, DH: i32, iw0: i32, DW: i32, KW: i32, SW: i32, pairs: bool,
                           yo: usize, io: usize): void {
   let m = f32x4.splat(-Infinity);
+  if (!io) {
+    // Values alone: pmax (one instruction; it takes v only where v > m, as below,
+    // and skips a NaN v) beside a running sum of the taps, which a NaN turns NaN.
+    // Only then (or with infinities of both signs) is the block taken again below.
+    let s = f32x4.splat(0);
+    for (let kh = k0; kh < k1; kh++) {
+      const a = xp + f4((ih0 + kh * DH) * W + iw0);
+      if (pairs) {
+        const lo = v128.load(a), hi = v128.load(a, 16);
+        const v0 = v128.shuffle<f32>(lo, hi, 0, 2, 4, 6), v1 = v128.shuffle<f32>(lo, hi, 1, 3, 5, 7);
+        m = f32x4.pmax(f32x4.pmax(m, v0), v1);
+        s = f32x4.add(s, f32x4.add(v0, v1));
+      } else {
+        for (let kw = 0; kw < KW; kw++) {
+          const v = loadStrided(a + f4(kw * DW), SW);
+          m = f32x4.pmax(m, v);
+          s = f32x4.add(s, v);
+        }
+      }
+    }
+    if (!v128.any_true(f32x4.ne(s, s))) { v128.store(yo, m); return; }
+    m = f32x4.splat(-Infinity);
+  }
   let t = f32x4.splat(k0 < k1 ? <f32>(k0 * KW) : <f32>-1);
   for (let kh = k0; kh < k1; kh++) {
     const a = xp + f4((ih0 + kh * DH) * W + iw0);

@@ -52,6 +52,17 @@ const withNaN = (i: number, r: { uniform(): number }) => (i % 7 === 3 || i % 11 
 cases.push({ name: 'maxPool2d NaN, 2x2', inputs: [{ shape: [1, 2, 6, 21], values: withNaN }], op: (x) => maxPool2d(x, 2), gradcheck: false });
 cases.push({ name: 'maxPool2d NaN', inputs: [{ shape: [1, 2, 6, 21], values: withNaN }], op: (x) => maxPool2d(x, 3, { stride: 2, padding: 1 }), gradcheck: false });
 cases.push({ name: 'maxPool2d -inf', inputs: [{ shape: [1, 1, 4, 12], values: (i) => (i % 5 === 0 ? 1 : -Infinity) }], op: (x) => maxPool2d(x, 2, { stride: 1 }), gradcheck: false });
+// Without a gradient no tap indices are kept, and the vector kernel takes its values-only
+// path (with a NaN, or infinities of both signs, in a block: the exact path again).
+for (const [shape, k, o] of maxCases) {
+  cases.push({ name: `maxPool2d values only x=[${shape}] k=${k} ${show(o)}`, inputs: [{ shape, grad: false }], op: (x) => maxPool2d(x, k, o), differentiable: false });
+}
+const infs = (i: number, r: { uniform(): number }) => (i % 13 === 2 ? Infinity : i % 13 === 3 ? -Infinity : r.uniform());
+for (const [what, values] of [['NaN', withNaN], ['ties', ties], ['+-inf', infs], ['-inf', (i: number) => (i % 5 === 0 ? 1 : -Infinity)]] as const) {
+  cases.push({ name: `maxPool2d values only, ${what}, 2x2`, inputs: [{ shape: [1, 2, 6, 21], values, grad: false }], op: (x) => maxPool2d(x, 2), differentiable: false });
+  cases.push({ name: `maxPool2d values only, ${what}, 3x3`, inputs: [{ shape: [1, 2, 6, 21], values, grad: false }], op: (x) => maxPool2d(x, 3, { stride: 2, padding: 1 }), differentiable: false });
+  cases.push({ name: `maxPool2d values only, ${what}, 2x3 dilated`, inputs: [{ shape: [1, 1, 7, 30], values, grad: false }], op: (x) => maxPool2d(x, [2, 3], { stride: 1, dilation: [1, 2] }), differentiable: false });
+}
 // returnIndices: PyTorch's flat indices (whole numbers).
 const indices = (x: Tensor, k: number | [number, number], o: Opts): Tensor => maxPool2d(x, k, { ...o, returnIndices: true })[1];
 for (const [shape, k, o] of [...maxCases.slice(0, 17), [[1, 2, 2, 1], [1, 2], { stride: 1, padding: [0, 1], dilation: [1, 2] }]] as Array<[number[], number | [number, number], Opts]>) {
