@@ -127,10 +127,13 @@ export function unary<V>(p: usize, ws: usize, begin: i32, end: i32): void {
     const v0 = f32x4.splat(s0), v1 = f32x4.splat(s1);
     if (op == UNARY_SIGMOID) {
       // The activation of most small networks: a loop of its own, with no switch inside.
-      for (; i + 8 <= i1; i += 8) {
+      for (; i + 16 <= i1; i += 16) {
         const a = v128.load(x + f4(i)), b = v128.load(x + f4(i), 16);
+        const c = v128.load(x + f4(i), 32), d = v128.load(x + f4(i), 48);
         v128.store(y + f4(i), sigmoidV(a));
         v128.store(y + f4(i), sigmoidV(b), 16);
+        v128.store(y + f4(i), sigmoidV(c), 32);
+        v128.store(y + f4(i), sigmoidV(d), 48);
       }
     } else if (op == UNARY_EXP) {
       for (; i + 8 <= i1; i += 8) {
