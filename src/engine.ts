@@ -122,15 +122,37 @@ export class Storage {
  */
 interface Cell { readonly storage: Storage; released: boolean; grad: Owned | null }
 
+/** Tensors under the safety net (made outside every scope) that are neither disposed nor collected yet. */
+let unscoped = 0;
+
+/** A safety-net entry stops counting (its tensor was disposed or collected). */
+function settle(c: Cell): void {
+  c.released = true;
+  if (!c.storage.backend.disposed) unscoped--;
+}
+
 /** The safety net: a tensor collected without `dispose()` lets go of its storage. */
 const finalizer = typeof FinalizationRegistry !== 'undefined'
   ? new FinalizationRegistry<Cell>((c) => {
     if (c.released) return;
-    c.released = true;
+    settle(c);
     c.storage.release();
     c.grad?.dispose();
   })
   : null;
+
+/**
+ * @internal What an out-of-memory error adds: how many tensors are live, and,
+ * when tensors in no `tidy` scope are among them, how to free them (the
+ * garbage collector frees dropped tensors only when it runs, which a loop that
+ * allocates little JS memory may never make it do).
+ */
+export function memoryHint(): string {
+  const made = unscoped > 0
+    ? `, ${unscoped} of them in no tidy() scope and not disposed: dispose() the tensors you no longer need, or run each step of a loop inside tidy()`
+    : '';
+  return `; ${liveRefs} tensor${liveRefs === 1 ? ' is' : 's are'} live${made}`;
+}
 
 /**
  * Something that holds a storage and lets go of it exactly once (a Tensor).
@@ -159,7 +181,7 @@ export abstract class Owned {
     if (c) {
       this._cell = null;
       if (c.released) return true;
-      c.released = true;
+      settle(c);
       finalizer!.unregister(this);
     }
     this.storage.release();
@@ -180,6 +202,7 @@ export function guard(o: Owned): void {
   if (o._released || o._cell || !finalizer) return;
   o._cell = { storage: o.storage, released: false, grad: (o as { grad?: Owned | null }).grad ?? null };
   finalizer.register(o, o._cell, o);
+  unscoped++;
 }
 
 /**
@@ -406,7 +429,7 @@ export async function init(opts: InitOptions = {}): Promise<void> {
     const old = state;
     state = next;
     if (old) {
-      liveRefs = 0; liveBytes = 0; scopes.length = 0;
+      liveRefs = 0; liveBytes = 0; unscoped = 0; scopes.length = 0;
       old.backend.dispose();
     }
   };

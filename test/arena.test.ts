@@ -7,6 +7,7 @@ import { Arena, SLACK } from '../src/backend/wasm/arena';
 import { init, zeros, memory, type Tensor } from '../src/index';
 import { currentBackend } from '../src/engine';
 import type { WasmBackend } from '../src/backend/wasm/index';
+import { MEMORY_HINT } from './helpers';
 
 const PAGE = 65536;
 const seconds = Number(process.env.FUZZ_SECONDS ?? 0);
@@ -471,7 +472,7 @@ describe('fragmentation through the engine', () => {
     whole.dispose();
     const floats = (largest - SLACK) / 4 + 32;
     expect(() => zeros([floats])).toThrow(new RegExp(
-      `^zeros: output of shape \\[${floats}\\]: cannot allocate ${floats * 4} bytes: the largest free range is ${largest} bytes \\(${arena.freeBytes + 16 * 2 ** 20 - arena.top} free in all, ${arena.liveBytes} in use, 16777216-byte maximum\\)$`));
+      `^zeros: output of shape \\[${floats}\\]: cannot allocate ${floats * 4} bytes: the largest free range is ${largest} bytes \\(${arena.freeBytes + 16 * 2 ** 20 - arena.top} free in all, ${arena.liveBytes} in use, 16777216-byte maximum\\)${MEMORY_HINT}$`));
     small.dispose();
     expect(memory().bytes).toBe(0);
   });

@@ -99,3 +99,9 @@ export function edgeCases(count: number, seed: number): Case[] {
   }
   return cases;
 }
+
+/**
+ * The end of every out-of-memory RangeError: the live tensor count and, when some
+ * are in no tidy() scope, how to free them (a regular expression source).
+ */
+export const MEMORY_HINT = String.raw`; \d+ tensors? (is|are) live(, \d+ of them in no tidy\(\) scope and not disposed: dispose\(\) the tensors you no longer need, or run each step of a loop inside tidy\(\))?`;

@@ -1,7 +1,7 @@
 // Faults, memory limits, numerics and interleaved users.
 import { describe, expect, it } from 'vitest';
 import {
-  init, backendInfo, tensor, zeros, ones, corr2d, conv2d, tidy, memory, BackendError,
+  init, backendInfo, tensor, zeros, ones, corr2d, conv2d, tidy, keep, memory, BackendError, type Tensor,
 } from '../src/index';
 import { currentBackend } from '../src/engine';
 import type { WasmBackend } from '../src/backend/wasm/index';
@@ -66,7 +66,7 @@ describe('memory limits', () => {
     let err: unknown;
     try { zeros([4096, 4096]); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(RangeError);
-    expect((err as Error).message).toMatch(/^zeros: output of shape \[4096, 4096\]: cannot allocate 67108864 bytes: the largest free range is \d+ bytes \(\d+ free in all, \d+ in use, 67108864-byte maximum\)$/);
+    expect((err as Error).message).toMatch(new RegExp(String.raw`^zeros: output of shape \[4096, 4096\]: cannot allocate 67108864 bytes: the largest free range is \d+ bytes \(\d+ free in all, \d+ in use, 67108864-byte maximum\)` + `; ${before.tensors} tensors? (is|are) live`));
     expect(memory().tensors).toBe(before.tensors);
     expect(memory().bytes).toBe(before.bytes);
     // A backward pass that gets its input gradient but nothing after it: fill the
@@ -91,6 +91,33 @@ describe('memory limits', () => {
     for (const t of [x, w, y, dy, ...fillers]) t.dispose();
     expect(memory().tensors).toBe(before.tensors);
     expect(corr2d(ones([3, 3]), ones([2, 2])).toArray()).toEqual([[4, 4], [4, 4]]);
+  });
+  it('an out-of-memory error counts the live tensors and, when some are in no tidy() scope, says how to free them', async () => {
+    await init({ threads: 1, maxMemoryMB: 16, replace: true });
+    const base = memory().tensors;
+    // A loop that drops its results without dispose(): the garbage collector frees
+    // them only when it runs, and this loop gives it almost no JS memory to collect.
+    const dropped: Tensor[] = [];
+    let err: unknown;
+    try { for (;;) dropped.push(ones([64, 1024])); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(RangeError);
+    const live = memory().tensors;
+    expect(live).toBe(base + dropped.length);
+    expect((err as Error).message).toMatch(new RegExp(String.raw`^ones: output of shape \[64, 1024\]: cannot allocate 262144 bytes: .*\)` +
+      String.raw`; ${live} tensors are live, ${live} of them in no tidy\(\) scope and not disposed: dispose\(\) the tensors you no longer need, or run each step of a loop inside tidy\(\)$`));
+    for (const t of dropped) t.dispose();
+    // The same inside one tidy scope: the count, and no advice about scopes.
+    let inner: unknown;
+    tidy(() => { try { for (;;) ones([64, 1024]); } catch (e) { inner = e; } });
+    expect((inner as Error).message).toMatch(/\); \d+ tensors are live$/);
+    expect(memory().tensors).toBe(base);
+    // Views count as tensors; kept and returned tensors leave the scope and count again.
+    const kept = tidy(() => { const a = ones([4]); keep(a); return [a, a.reshape([2, 2])]; });
+    let third: unknown;
+    try { zeros([8 << 20]); } catch (e) { third = e; }
+    expect((third as Error).message).toMatch(new RegExp(`; ${base + 2} tensors are live, 2 of them in no tidy`));
+    for (const t of kept) t.dispose();
+    expect(memory().tensors).toBe(base);
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import type { Backend } from '../backend/backend';
 import type { Buf, Fields, Kernel, Params } from '../backend/layout';
-import { describe, isGradEnabled } from '../engine';
+import { describe, isGradEnabled, memoryHint } from '../engine';
 import { BackendError } from '../errors';
 import { Tensor, empty, type GradFn } from '../tensor';
 
@@ -138,7 +138,7 @@ export function record(out: Tensor, name: string, inputs: readonly Operand[], sa
  * the op and what the memory was for; any other error as it was.
  */
 export function renamed(e: unknown, fn: string, what: string): unknown {
-  if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) return new RangeError(`${fn}: ${what}: ${e.message.slice('wasmconv: '.length)}`);
+  if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) return new RangeError(`${fn}: ${what}: ${e.message.slice('wasmconv: '.length)}${memoryHint()}`);
   return e;
 }
 
