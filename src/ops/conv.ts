@@ -101,7 +101,7 @@ function packedInput(be: Backend, x: Tensor, g: ConvGeometry, f: Frame, fn: stri
  * blocks on one sample group while that group's planes are in cache.
  */
 function lanesWeightGroup(g: ConvGeometry): number {
-  const p = Object.assign({}, g, { KB: 1 });
+  const p = params(g, { KB: 1 });
   const perBlock = conv2dBackwardWeightLanes.units(p) / lanesWeightBlocks(p); // units with one group of all blocks
   return Math.ceil(lanesWeightBlocks(p) / Math.ceil(12 / perBlock));
 }

@@ -42,7 +42,12 @@ function stridesIn(shape: readonly number[], S: readonly number[], inner: number
 const EMPTY: number[] = [];
 
 /** The kernel parameters of a product, without its buffers, and whether A and B trade places. */
-interface GemmPlan { p: Omit<Params<typeof Gemm.fields>, 'a' | 'b' | 'bias' | 'c'>; swap: boolean }
+/**
+ * A planned product. `p` holds every parameter of the kernel, its operands
+ * null until runGemm sets them for one call (one object of fixed shape: a copy
+ * with properties added after it would be slow to build and to read).
+ */
+interface GemmPlan { p: Params<typeof Gemm.fields>; swap: boolean }
 
 /**
  * Plans one product: batch dimensions classified (output or summed) and
@@ -98,6 +103,7 @@ function gemmPlan(fn: string, g: Omit<GemmSpec, 'a' | 'b' | 'c' | 'bias'>): Gemm
     p: {
       M, N, K, ta: ta ? 1 : 0, tb: tb ? 1 : 0, MB, NB, KC, nb, bdim: out.length, nr, rdim: red.length, bs,
       bshape: out, bsa: os[0], bsb: os[1], bsc: os[2], rshape: red.length ? red : EMPTY, rsa: rs[0], rsb: rs[1],
+      a: null, b: null, bias: null, c: null, bp: null,
     },
   };
 }
@@ -106,7 +112,12 @@ function gemmPlan(fn: string, g: Omit<GemmSpec, 'a' | 'b' | 'c' | 'bias'>): Gemm
 function runGemm(fn: string, be: Backend, g: GemmSpec, made: Tensor | readonly Tensor[] | null, plan?: GemmPlan): void {
   if (g.c.size === 0) return;
   const { p, swap } = plan ?? gemmPlan(fn, g);
-  run(be, gemmK, Object.assign({}, p, { a: swap ? g.b : g.a, b: swap ? g.a : g.b, bias: g.bias, c: g.c, bp: swap ? null : g.bp ?? null }), fn, made);
+  p.a = swap ? g.b : g.a; p.b = swap ? g.a : g.b; p.bias = g.bias; p.c = g.c; p.bp = swap ? null : g.bp ?? null;
+  try {
+    run(be, gemmK, p, fn, made);
+  } finally {
+    p.a = null; p.b = null; p.bias = null; p.c = null; p.bp = null;   // a plan holds no tensor
+  }
 }
 
 /**

@@ -140,10 +140,14 @@ function poolGeometry(fn: string, shape: readonly number[], kernelSize: unknown,
 }
 
 /** The Pool layout's geometry fields, with RB rows per unit over `rows` rows a plane. */
-function poolParams(g: PoolGeometry, rows: number) {
+function poolParams(g: PoolGeometry, rows: number, b: { include?: number; div?: number; x?: Buf | null; y?: Buf | null; idx?: Buf | null;
+                                                         flat?: Buf | null; dy?: Buf | null; dx?: Buf | null }) {
+  // Every field in one literal: an object built by adding a dozen properties to
+  // another is slow to build and to read.
   return {
     P: g.P, H: g.H, W: g.W, OH: g.OH, OW: g.OW, KH: g.KH, KW: g.KW, SH: g.SH, SW: g.SW, PH: g.PH, PW: g.PW, DH: g.DH, DW: g.DW,
-    RB: rowsPerUnit(g.P, rows),
+    include: b.include ?? 0, div: b.div ?? 0, RB: rowsPerUnit(g.P, rows),
+    x: b.x ?? null, y: b.y ?? null, idx: b.idx ?? null, flat: b.flat ?? null, dy: b.dy ?? null, dx: b.dx ?? null,
   };
 }
 
@@ -181,8 +185,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts?: MaxPool2dOptions)
     throw new RangeError(`${fn}: returnIndices on planes of ${g.H} x ${g.W} elements: indices are exact in float32 only up to 2^24`);
   }
   const be = t.backend;
-  const base = poolParams(g, g.OH);
-  const forward = (y: Buf, idx: Buf | null, flat: Buf | null) => run(be, maxK, Object.assign({}, base, { x: t, y, idx, flat }), fn, []);
+  const forward = (y: Buf, idx: Buf | null, flat: Buf | null) => run(be, maxK, poolParams(g, g.OH, { x: t, y, idx, flat }), fn, []);
   const grad = needsGrad([t]);
   const y = output(g.outShape, fn);
   let flat: Tensor | null = null;
@@ -213,7 +216,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts?: MaxPool2dOptions)
         const tmp = output(g.outShape, fn);
         try { forward(tmp, dst, null); } finally { tmp.dispose(); }
       });
-      run(be, maxBackwardK, Object.assign(poolParams(g, g.H), { dy, idx, dx }), fn, []);
+      run(be, maxBackwardK, poolParams(g, g.H, { dy, idx, dx }), fn, []);
     } catch (e) {
       dx.dispose();
       throw renamed(e, fn, `indices of shape ${fmtShape(g.outShape)}`);
@@ -254,10 +257,10 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, opts?: AvgPool2dOptions)
   const g = poolGeometry(fn, t.shape, kernelSize, stride, padding, 1, ceil);
   const be = t.backend;
   const y = output(g.outShape, fn);
-  if (y.size > 0) run(be, avgK, Object.assign(poolParams(g, g.OH), { include: include ? 1 : 0, div, x: t, y }), fn, y);
+  if (y.size > 0) run(be, avgK, poolParams(g, g.OH, { include: include ? 1 : 0, div, x: t, y }), fn, y);
   return record(y, fn, [t], [], (dy) => {
     const dx = output(t.shape, fn);
-    if (dx.size > 0) run(be, avgBackwardK, Object.assign(poolParams(g, g.H), { include: include ? 1 : 0, div, dy, dx }), fn, dx);
+    if (dx.size > 0) run(be, avgBackwardK, poolParams(g, g.H, { include: include ? 1 : 0, div, dy, dx }), fn, dx);
     return [dx];
   });
 }
@@ -303,10 +306,10 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
   const g: PoolGeometry = { P, H, W, OH, OW, KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, outShape };
   const be = t.backend;
   const y = output(outShape, fn);
-  if (y.size > 0) run(be, adaptiveK, Object.assign(poolParams(g, OH), { x: t, y }), fn, y);
+  if (y.size > 0) run(be, adaptiveK, poolParams(g, OH, { x: t, y }), fn, y);
   return record(y, fn, [t], [], (dy) => {
     const dx = output(t.shape, fn);
-    if (dx.size > 0) run(be, adaptiveBackwardK, Object.assign(poolParams(g, H), { dy, dx }), fn, dx);
+    if (dx.size > 0) run(be, adaptiveBackwardK, poolParams(g, H, { dy, dx }), fn, dx);
     return [dx];
   });
 }
