@@ -105,7 +105,8 @@ export class Conv2D extends Module {
     const probe = (kk: number, d: unknown) => (typeof d === 'number' && Number.isFinite(d) && d > 0 ? d * (kk - 1) + 1 : kk);
     conv2dInfo([1, C, probe(kh, dh), probe(kw, dw)], [O, C / groups, kh, kw], convOpts, 'Conv2D');
     this.chapterForm = false;
-    this.options = paddingMode === 'zeros' ? convOpts : Object.assign({}, convOpts, { paddingMode }) as Conv2dOptions;
+    if (paddingMode !== 'zeros') (convOpts as Conv2dOptions & { paddingMode?: string }).paddingMode = paddingMode;
+    this.options = convOpts;
     this.inChannels = C; this.outChannels = O; this.kernelSize = [kh, kw];
     const fanIn = (C / groups) * kh * kw;
     const bound = 1 / Math.sqrt(fanIn);
@@ -127,7 +128,8 @@ export class Conv2D extends Module {
       }
       return corr2dBias(x, this.weight, this.bias!);
     }
-    return conv2d(x, this.weight, Object.assign({}, this.options, { bias: this.bias }));
+    const o = this.options as Conv2dOptions & { paddingMode?: 'zeros' | 'reflect' | 'replicate' | 'circular' };
+    return conv2d(x, this.weight, { stride: o.stride, padding: o.padding, dilation: o.dilation, groups: o.groups, paddingMode: o.paddingMode, bias: this.bias });
   }
 
   protected override get typeName(): string { return this.chapterForm ? 'Conv2D' : 'Conv2d'; }

@@ -83,7 +83,7 @@ function checkWeight(w: Tensor | null, C: number, fn: string): void {
 function classTargets(target: unknown, want: number[], input: Tensor, fn: string) {
   let ia = indexArg(target, fn, 'target');
   const size = want.reduce((a, b) => a * b, 1);
-  if (!ia.tensor && ia.shape.length === 1 && ia.size === size && want.length !== 1) ia = Object.assign({}, ia, { shape: want.slice() });
+  if (!ia.tensor && ia.shape.length === 1 && ia.size === size && want.length !== 1) ia = { name: ia.name, shape: want.slice(), size: ia.size, tensor: ia.tensor, data: ia.data };
   if (fmtShape(ia.shape) !== fmtShape(want)) {
     throw new ShapeError(`${fn}: target shape ${fmtShape(ia.shape)} does not fit input shape ${fmtShape(input.shape)}: class indices have shape ${fmtShape(want)}${fn === 'crossEntropy' ? `, probabilities ${fmtShape(input.shape)}` : ''}`);
   }
@@ -93,6 +93,15 @@ function classTargets(target: unknown, want: number[], input: Tensor, fn: string
 /** Element chunk of the nll kernels (fixed by the shape alone). */
 const chunkOf = (C: number) => Math.max(1, Math.floor(CHUNK / C));
 
+/** Every field of the nll kernels' arguments in one literal (an object built by adding properties to a copy is slow). */
+function nllArgs(p: { A: number; C: number; B: number; red: number; prob: number; eps: number; ignore: number; w: Tensor | null },
+                 b: { MC: number; finish?: number; ce?: number; wsum?: number; x: Tensor; t: Tensor; g?: Tensor | null; y: Tensor; part?: Tensor | null; dt?: Tensor | null }) {
+  return {
+    A: p.A, C: p.C, B: p.B, MC: b.MC, red: p.red, finish: b.finish ?? 0, prob: p.prob, ce: b.ce ?? 0,
+    eps: p.eps, ignore: p.ignore, wsum: b.wsum ?? 0, x: b.x, t: b.t, w: p.w, g: b.g ?? null, y: b.y, part: b.part ?? null, dt: b.dt ?? null,
+  };
+}
+
 /**
  * Runs the nll forward on x ([A, C, B] log-probabilities): the loss tensor and,
  * for class targets with 'mean', the total weight it was divided by.
@@ -101,10 +110,9 @@ function nllForward(fn: string, x: Tensor, t: Tensor, p: { A: number; C: number;
                     outShape: number[]): { out: Tensor; wsum: number } {
   const M = p.A * p.B, MC = chunkOf(p.C);
   const be = x.backend;
-  const params = { A: p.A, C: p.C, B: p.B, MC, red: p.red, prob: p.prob, eps: p.eps, ignore: p.ignore, x, t, w: p.w };
   if (p.red === 0) {
     const out = output(outShape, fn);
-    if (M > 0) run(be, nllK, Object.assign({}, params, { y: out }), fn, out);
+    if (M > 0) run(be, nllK, nllArgs(p, { MC, x, t, y: out }), fn, out);
     return { out, wsum: 0 };
   }
   const out = output([], fn);
@@ -116,8 +124,8 @@ function nllForward(fn: string, x: Tensor, t: Tensor, p: { A: number; C: number;
   const nchunk = Math.ceil(M / MC);
   const part = output([3 * (nchunk + 1)], fn);
   try {
-    run(be, nllK, Object.assign({}, params, { y: out, part }), fn, out);
-    if (nchunk > 1) run(be, nllK, Object.assign({}, params, { finish: 1, y: out, part }), fn, out);
+    run(be, nllK, nllArgs(p, { MC, x, t, y: out, part }), fn, out);
+    if (nchunk > 1) run(be, nllK, nllArgs(p, { MC, finish: 1, x, t, y: out, part }), fn, out);
     const wsum = p.red === 2 ? be.read(part.storage.block, part.offset + 3 * nchunk + 2, 1)[0] : 0;
     return { out, wsum };
   } finally {
@@ -158,7 +166,7 @@ export function nllLoss(input: Tensor, target: IndexLike, opts?: NllLossOptions)
   if (own && !(x.requiresGrad && isGradEnabled())) t.dispose();
   return record(out, fn, [x], o.weight ? [t, o.weight] : [t], (g) => {
     const dx = output(x.shape, fn);
-    if (dx.size > 0) run(x.backend, nllBackwardK, Object.assign({}, p, { MC: chunkOf(C), ce: 0, wsum, x, t, g, y: dx }), fn, dx);
+    if (dx.size > 0) run(x.backend, nllBackwardK, nllArgs(p, { MC: chunkOf(C), ce: 0, wsum, x, t, g, y: dx }), fn, dx);
     return [dx];
   });
 }
@@ -216,7 +224,7 @@ export function crossEntropy(input: Tensor, target: IndexLike, opts?: CrossEntro
     const dx = output(x.shape, fn);
     const dt = probT && probT.requiresGrad ? output(x.shape, fn) : null;
     try {
-      if (dx.size > 0) run(x.backend, nllBackwardK, Object.assign({}, p, { MC: chunkOf(C), ce: 1, wsum, x, t, g, y: dx, dt }), fn, null);
+      if (dx.size > 0) run(x.backend, nllBackwardK, nllArgs(p, { MC: chunkOf(C), ce: 1, wsum, x, t, g, y: dx, dt }), fn, null);
     } catch (e) {
       dx.dispose(); dt?.dispose();
       throw e;

@@ -198,7 +198,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const spec = { M, N, K, ta: false, tb: false, S, sa, sb, sc, bias: null, bs: 0 };
   const plan = gemmPlan(fn, spec);
   const c = output(p.out, fn);
-  runGemm(fn, be, Object.assign({}, spec, { a: x, b: y, c }), c, plan);
+  runGemm(fn, be, { M, N, K, ta: false, tb: false, S, sa, sb, sc, a: x, b: y, c, bias: null, bs: 0 }, c, plan);
   // As PyTorch, each operand is kept only for the other's gradient (decided now).
   const gx = x.requiresGrad, gy = y.requiresGrad;
   return record(c, fn, [x, y], [...(gy ? [x] : []), ...(gx ? [y] : [])], (g) => {
