@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RESULTS = join(REPO, 'test-results', 'browser');
@@ -60,6 +61,24 @@ export async function launch(): Promise<{ context: BrowserContext; close(): Prom
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A test file's Chromium and one static server, started before its tests and
+ * closed after them (the prerequisites checked first). Read the fields inside tests.
+ */
+export function useChromium(opts: ServeOptions): { browser: Awaited<ReturnType<typeof launch>>; server: Served } {
+  const session = {} as { browser: Awaited<ReturnType<typeof launch>>; server: Served };
+  beforeAll(async () => {
+    requirePrerequisites();
+    session.browser = await launch();
+    session.server = await serve(opts);
+  });
+  afterAll(async () => {
+    await session.browser?.close();
+    await session.server?.close();
+  });
+  return session;
 }
 
 export interface Watch {

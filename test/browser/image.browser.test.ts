@@ -3,32 +3,20 @@
 // on the prototype, so they are read as Chromium gives them, not as plain
 // objects. Every source must give the tensor the same bytes give as a plain
 // { data, width, height } object, and toImageData must draw them back exactly.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, requirePrerequisites, serve, watch, type Served } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { useChromium, watch } from './helpers';
 
 interface Run { shape: number[]; values: number[] }
 type Modes = { rgb: Run; grey: Run; rgba: Run };
 interface Result { plain: Modes; imageData: Modes; canvas: Modes; offscreen: Modes; bitmap: Modes; backIsImageData: boolean; roundTrip: number[]; bytes: number[] }
 
-let browser: Awaited<ReturnType<typeof launch>>;
-let server: Served;
-
-beforeAll(async () => {
-  requirePrerequisites();
-  browser = await launch();
-  server = await serve({ isolated: false });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = useChromium({ isolated: false });
 
 describe('images in a browser', () => {
   it('fromImage reads ImageData, canvas, OffscreenCanvas and ImageBitmap as their bytes; toImageData draws them back', async () => {
-    const page = await browser.context.newPage();
+    const page = await session.browser.context.newPage();
     const w = watch(page);
-    await page.goto(`${server.url}test/browser/image/`);
+    await page.goto(`${session.server.url}test/browser/image/`);
     await page.waitForSelector('body[data-done]', { timeout: 60_000 });
     const error = await page.evaluate(() => (window as unknown as { __error?: string }).__error);
     expect(error, error).toBeUndefined();

@@ -3,8 +3,8 @@
 // fetch Responses and URLs, restores a checkpoint, and save() (which needs
 // Node's file system) refuses with a TypeError that says so.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, launch, loadWasmconv, maxDiff, requirePrerequisites, screenshot, serve, watch, type Served } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { REPO, loadWasmconv, maxDiff, screenshot, useChromium, watch } from './helpers';
 
 interface Result {
   checksum: number; length: number; header: Record<string, string>; same: boolean; torchOut: number[];
@@ -13,19 +13,7 @@ interface Result {
 
 const fnv = (b: Uint8Array) => { let h = 0x811c9dc5; for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193) >>> 0; return h; };
 
-let browser: Awaited<ReturnType<typeof launch>>;
-let server: Served;
-
-beforeAll(async () => {
-  requirePrerequisites();
-  browser = await launch();
-  server = await serve({ isolated: false });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = useChromium({ isolated: false });
 
 describe('safetensors in a browser', () => {
   it("writes Node's bytes, reads Blobs, Responses and URLs, restores checkpoints; save() needs Node and says so", async () => {
@@ -39,9 +27,9 @@ describe('safetensors in a browser', () => {
     const x = wc.randn([2, 1, 28, 28], { seed: 3 });
     const expected = Array.from(torchNet.eval().forward(x).data());
 
-    const page = await browser.context.newPage();
+    const page = await session.browser.context.newPage();
     const w = watch(page);
-    await page.goto(`${server.url}test/browser/io/`);
+    await page.goto(`${session.server.url}test/browser/io/`);
     await page.waitForSelector('body[data-done]', { timeout: 60_000 });
     const error = await page.evaluate(() => (window as unknown as { __error?: string }).__error);
     expect(error, error).toBeUndefined();

@@ -4,28 +4,16 @@
 // Runtime's output the page's own forward.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, launch, maxDiff, requirePrerequisites, screenshot, serve, watch, type Served } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { REPO, maxDiff, screenshot, useChromium, watch } from './helpers';
 
-let browser: Awaited<ReturnType<typeof launch>>;
-let server: Served;
-
-beforeAll(async () => {
-  requirePrerequisites();
-  browser = await launch();
-  server = await serve({ isolated: true });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = useChromium({ isolated: true });
 
 describe('exportOnnx in Chromium', () => {
   it('exports models.lenet({ seed: 5 }) byte for byte as in Node, and onnxruntime-web in the page agrees with the page\'s forward', async () => {
-    const page = await browser.context.newPage();
+    const page = await session.browser.context.newPage();
     const w = watch(page);
-    await page.goto(`${server.url}package.json`);
+    await page.goto(`${session.server.url}package.json`);
     const input = Array.from({ length: 2 * 784 }, (_, i) => Math.sin(i) / 2);
     // A string, so that vitest's transform leaves the page's import() alone.
     const code = `(async () => {
