@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RESULTS = join(REPO, 'test-results', 'browser');
@@ -79,6 +79,20 @@ export function useChromium(opts: ServeOptions): { browser: Awaited<ReturnType<t
     await session.server?.close();
   });
   return session;
+}
+
+/**
+ * Opens `url` in a new page of `browser` (watched), waits for the page's
+ * `body[data-done]`, expects no `window.__error` and returns `window.__result`.
+ */
+export async function pageResult<T>(browser: Awaited<ReturnType<typeof launch>>, url: string): Promise<{ page: Page; w: Watch; r: T }> {
+  const page = await browser.context.newPage();
+  const w = watch(page);
+  await page.goto(url);
+  await page.waitForSelector('body[data-done]', { timeout: 60_000 });
+  const error = await page.evaluate(() => (window as unknown as { __error?: string }).__error);
+  expect(error, error).toBeUndefined();
+  return { page, w, r: (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as T };
 }
 
 export interface Watch {

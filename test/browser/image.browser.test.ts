@@ -4,7 +4,7 @@
 // objects. Every source must give the tensor the same bytes give as a plain
 // { data, width, height } object, and toImageData must draw them back exactly.
 import { describe, expect, it } from 'vitest';
-import { useChromium, watch } from './helpers';
+import { pageResult, useChromium } from './helpers';
 
 interface Run { shape: number[]; values: number[] }
 type Modes = { rgb: Run; grey: Run; rgba: Run };
@@ -14,13 +14,7 @@ const session = useChromium({ isolated: false });
 
 describe('images in a browser', () => {
   it('fromImage reads ImageData, canvas, OffscreenCanvas and ImageBitmap as their bytes; toImageData draws them back', async () => {
-    const page = await session.browser.context.newPage();
-    const w = watch(page);
-    await page.goto(`${session.server.url}test/browser/image/`);
-    await page.waitForSelector('body[data-done]', { timeout: 60_000 });
-    const error = await page.evaluate(() => (window as unknown as { __error?: string }).__error);
-    expect(error, error).toBeUndefined();
-    const r = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as Result;
+    const { page, w, r } = await pageResult<Result>(session.browser, `${session.server.url}test/browser/image/`);
     // The plain object against the bytes themselves: channels first, / 255.
     const W = 5, H = 3;
     const expected: number[] = [];

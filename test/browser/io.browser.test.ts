@@ -4,7 +4,7 @@
 // Node's file system) refuses with a TypeError that says so.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO, loadWasmconv, maxDiff, screenshot, useChromium, watch } from './helpers';
+import { REPO, loadWasmconv, maxDiff, pageResult, screenshot, useChromium } from './helpers';
 
 interface Result {
   checksum: number; length: number; header: Record<string, string>; same: boolean; torchOut: number[];
@@ -27,13 +27,7 @@ describe('safetensors in a browser', () => {
     const x = wc.randn([2, 1, 28, 28], { seed: 3 });
     const expected = Array.from(torchNet.eval().forward(x).data());
 
-    const page = await session.browser.context.newPage();
-    const w = watch(page);
-    await page.goto(`${session.server.url}test/browser/io/`);
-    await page.waitForSelector('body[data-done]', { timeout: 60_000 });
-    const error = await page.evaluate(() => (window as unknown as { __error?: string }).__error);
-    expect(error, error).toBeUndefined();
-    const r = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as Result;
+    const { page, w, r } = await pageResult<Result>(session.browser, `${session.server.url}test/browser/io/`);
     await screenshot(page, 'io');
     expect(r.length).toBe(bytes.length);
     expect(r.checksum).toBe(fnv(bytes));
