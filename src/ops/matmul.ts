@@ -41,11 +41,11 @@ function stridesIn(shape: readonly number[], S: readonly number[], inner: number
 
 const EMPTY: number[] = [];
 
-/** The kernel parameters of a product, without its buffers, and whether A and B trade places. */
 /**
- * A planned product. `p` holds every parameter of the kernel, its operands
- * null until runGemm sets them for one call (one object of fixed shape: a copy
- * with properties added after it would be slow to build and to read).
+ * A planned product: the kernel's parameters and whether A and B trade places.
+ * `p` holds every parameter, its buffers null until runGemm sets them for one
+ * call (one object of fixed shape: a copy with properties added after it would
+ * be slow to build and to read).
  */
 interface GemmPlan { p: Params<typeof Gemm.fields>; swap: boolean }
 
