@@ -10,6 +10,7 @@ import {
   transforms, zeros, type Batch, type Tensor,
 } from '../src/index';
 import { Rng } from '../src/random';
+import { settleGarbage } from './helpers';
 
 const DATA = join(__dirname, 'fixtures', 'fashion-mnist');
 
@@ -71,6 +72,7 @@ describe('IDX files', () => {
   });
 
   it('loadMNIST: the shipped subset as [N, 1, 28, 28] pixels / 255 and whole-number labels', async () => {
+    await settleGarbage();
     const before = memory().tensors;
     const { images, labels } = await loadMNIST(DATA, 'test');
     expect(images.shape).toEqual([1000, 1, 28, 28]);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, load, loadMNIST, memory, models, predict, tidy } from '../src/index';
+import { settleGarbage } from './helpers';
 
 const root = join(__dirname, '..');
 const JS = join(root, 'examples', 'interop');
@@ -98,6 +99,7 @@ describe("README's examples: moving a model to PyTorch and to ONNX Runtime", () 
   });
 
   it("PyTorch's recorded outputs of that file (lenet_from_wasmconv.expected.txt) are this engine's within 1e-5", async () => {
+    await settleGarbage();
     const before = memory().tensors;
     const python = text(join(PY, 'lenet_from_wasmconv.expected.txt'));
     const ours = await logitsOf(join(PY, 'lenet-wasmconv.safetensors'));

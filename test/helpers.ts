@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import type { ConvGeometry } from '../src/backend/backend';
 import { Rng } from '../src/random';
+import { memory } from '../src/index';
 
 /** Tolerances for float32 kernels against the float64 reference, in one place. */
 export const TOL = {
@@ -105,3 +106,22 @@ export function edgeCases(count: number, seed: number): Case[] {
  * are in no tidy() scope, how to free them (a regular expression source).
  */
 export const MEMORY_HINT = String.raw`; \d+ tensors? (is|are) live(, \d+ of them in no tidy\(\) scope and not disposed: dispose\(\) the tensors you no longer need, or run each step of a loop inside tidy\(\))?`;
+
+/**
+ * Collects garbage and waits until the safety net has freed every tensor that
+ * earlier tests dropped (memory().tensors unchanged over three collections), so
+ * that a test which yields to the event loop (a fit, a file read) while it
+ * watches memory() sees only its own tensors come and go.
+ */
+export async function settleGarbage(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return;
+  let last = -1, same = 0;
+  for (let i = 0; i < 200 && same < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 5));
+    const n = memory().tensors;
+    same = n === last ? same + 1 : 0;
+    last = n;
+  }
+}

@@ -9,6 +9,7 @@ import {
   DataLoader, ShapeError, TensorDataset, evaluate, fit, init, loadMNIST, memory, models, nn, optim, predict, randn, tensor,
   transforms, zeros, type BatchLogs, type EpochLogs, type Tensor,
 } from '../src/index';
+import { settleGarbage } from './helpers';
 
 const DATA = join(__dirname, 'fixtures', 'fashion-mnist');
 
@@ -136,6 +137,7 @@ describe('fit over a DataLoader', () => {
     const opt = new optim.AdamW(net.parameters(), { lr: 0.01 });
     const loader = new DataLoader(data, { batchSize: 8, shuffle: true, seed: 1, transform: transforms.normalize(0, 2) });
     await fit(net, loader, { epochs: 1, optimizer: opt, validation: val, metrics: ['accuracy'], progress: false });
+    await settleGarbage();   // what earlier tests dropped must not be freed during the fits below
     const before = memory();
     await fit(net, loader, { epochs: 6, optimizer: opt, validation: val, metrics: ['accuracy'], progress: false });
     expect(memory().tensors).toBe(before.tensors);

@@ -10,6 +10,7 @@ import {
   init, memory, models, nn, tensor, zeros, randn, tidy, saveSafetensors, loadSafetensors, readSafetensorsHeader,
   save, load, SafetensorsError, DisposedError, type StateDict,
 } from '../../src/index';
+import { settleGarbage } from '../helpers';
 
 const enc = new TextEncoder();
 
@@ -138,6 +139,7 @@ describe('safetensors', () => {
   });
 
   it('reads bytes at any alignment, ArrayBuffers, Buffers, Blobs and Responses, and never modifies them', async () => {
+    await settleGarbage();
     const before = memory();
     const bytes = tidy(() => saveSafetensors({ a: tensor([1, 2, 3]), n: tensor(4) }, { dtypes: { n: 'I64' } })) as Uint8Array<ArrayBuffer>;
     const copy = bytes.slice();
@@ -275,6 +277,7 @@ describe('safetensors', () => {
       await save(net, path, { metadata: { format: 'pt' } });
       expect(readdirSync(dir)).toEqual(['net.safetensors']);
       expect(Buffer.compare(readFileSync(path), Buffer.from(saveSafetensors(net, { metadata: { format: 'pt' } })))).toBe(0);
+      await settleGarbage();
       const before = memory();
       for (const src of [path, pathToFileURL(path), pathToFileURL(path).href]) {
         const dict = await load(src);
@@ -305,6 +308,7 @@ describe('safetensors', () => {
       await expect(save({}, join(dir, 'no', 'such', 'dir', 'x.safetensors'))).rejects.toThrow(/ENOENT/);
       const bad = join(dir, 'bad.safetensors');
       (await import('node:fs')).writeFileSync(bad, new Uint8Array(4));
+      await settleGarbage();
       const before = memory();
       await expect(load(bad)).rejects.toThrow(/^loadSafetensors: 4 bytes is too short for a safetensors file/);
       expect(memory()).toEqual(before);

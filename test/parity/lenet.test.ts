@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader, TensorDataset, fit, init, loadMNIST, memory, models, optim } from '../../src/index';
+import { settleGarbage } from '../helpers';
 
 interface LenetFixture {
   torch: string; batch: number; lr: number; steps: number; shapes: Record<string, number[]>;
@@ -21,6 +22,7 @@ describe('PyTorch parity: LeNet on Fashion-MNIST, 20 minibatches', () => {
   it(`every loss within 1e-5 relative, parameters within 1e-4 (torch ${FIX.torch})`, async () => {
     const { images, labels } = await loadMNIST(DATA, 'train');
     expect(images.shape).toEqual([5120, 1, 28, 28]);
+    await settleGarbage();
     const before = memory().tensors;
     const net = models.lenet();
     const named = net.namedParameters();
