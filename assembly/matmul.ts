@@ -206,28 +206,6 @@ function micro1x8(a: usize, b: usize, kc: i32, c: usize, fromC: bool, init: usiz
 }
 
 /**
- * One row (M = 1) by 32 columns: four B panels (pstep bytes apart) at once, so
- * that eight independent sums are in flight where micro1x8 has two. Starts
- * from the values stored in C. Same sums as micro1x8 on each panel.
- */
-function micro1x32(a: usize, b: usize, pstep: usize, kc: i32, c: usize): void {
-  const b1 = b + pstep, b2 = b1 + pstep, b3 = b2 + pstep;
-  let c0 = v128.load(c), c1 = v128.load(c, 16), c2 = v128.load(c, 32), c3 = v128.load(c, 48);
-  let c4 = v128.load(c, 64), c5 = v128.load(c, 80), c6 = v128.load(c, 96), c7 = v128.load(c, 112);
-  for (let k = 0; k < kc; k++) {
-    const av = v128.load32_splat(a);
-    const o = <usize>k * B_ROW;
-    c0 = madd(av, v128.load(b + o), c0); c1 = madd(av, v128.load(b + o, 16), c1);
-    c2 = madd(av, v128.load(b1 + o), c2); c3 = madd(av, v128.load(b1 + o, 16), c3);
-    c4 = madd(av, v128.load(b2 + o), c4); c5 = madd(av, v128.load(b2 + o, 16), c5);
-    c6 = madd(av, v128.load(b3 + o), c6); c7 = madd(av, v128.load(b3 + o, 16), c7);
-    a += A_ROW;
-  }
-  v128.store(c, c0); v128.store(c, c1, 16); v128.store(c, c2, 32); v128.store(c, c3, 48);
-  v128.store(c, c4, 64); v128.store(c, c5, 80); v128.store(c, c6, 96); v128.store(c, c7, 112);
-}
-
-/**
  * The SIMD micro-kernel for narrow edges (at most 4 columns): columns 0..3 of
  * the 8-wide B panel, four accumulators. Same sums as micro4x8's lanes 0..3.
  */
@@ -354,20 +332,7 @@ export function gemm<V>(p: usize, ws: usize, begin: i32, end: i32): void {
         const first = r == 0 && k0 == 0;
         packA<V>(a + f4(ra), ta, M, K, m0, mc, k0, kc, Ap);
         if (bp == 0) packB<V>(b + f4(rb), tb, N, K, n0, nc, k0, kc, Bp);
-        let j0 = 0;
-        if (isSimd<V>() && mc == 1) {
-          // One row: 32 columns at a time, the initial values stored in C first.
-          const pstep = bp != 0 ? bstep : <usize>kc * B_ROW + GAP;
-          for (; j0 + 32 <= nc; j0 += 32) {
-            const ct = cb + f4(j0);
-            if (first) for (let j = 0; j < 32; j++) store<f32>(ct + f4(j), bias ? load<f32>(bias + f4((n0 + j0 + j) * bs)) : 0);
-            const bpan = bp != 0
-              ? bp + <usize>((n0 + j0) >> 3) * bstep + <usize>k0 * B_ROW
-              : Bp + <usize>(j0 >> 3) * pstep;
-            micro1x32(Ap, bpan, pstep, kc, ct);
-          }
-        }
-        for (let jp = j0; jp < nc; jp += 8) {
+        for (let jp = 0; jp < nc; jp += 8) {
           const cols = imin(8, nc - jp);
           if (first) {
             // The initial values of these 8 columns: bias or zeros.

@@ -155,6 +155,16 @@ export function memoryHint(): string {
 }
 
 /**
+ * @internal An allocation the memory refused (a RangeError 'wasmconv: ...')
+ * renamed after the op and what the memory was for, with memoryHint(); any
+ * other error as it was.
+ */
+export function renamed(e: unknown, fn: string, what: string): unknown {
+  if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) return new RangeError(`${fn}: ${what}: ${e.message.slice('wasmconv: '.length)}${memoryHint()}`);
+  return e;
+}
+
+/**
  * Something that holds a storage and lets go of it exactly once (a Tensor).
  * Scopes and the safety net work on this.
  */

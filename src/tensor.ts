@@ -1,6 +1,6 @@
 import type { Backend } from './backend/backend';
 import type { Block } from './backend/layout';
-import { Owned, Storage, adopt, checkCurrent, describe, getBackend, memoryHint, noGrad } from './engine';
+import { Owned, Storage, adopt, checkCurrent, describe, getBackend, noGrad, renamed } from './engine';
 import { DisposedError, ShapeError, fmtShape } from './errors';
 import { formatWith } from './format';
 import { backward } from './autograd';
@@ -346,10 +346,7 @@ export function empty(shape: readonly number[], fn: string): Tensor {
   try {
     block = be.alloc(size);
   } catch (e) {
-    if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) {
-      throw new RangeError(`${fn}: output of shape ${fmtShape(shape)}: ${e.message.slice('wasmconv: '.length)}${memoryHint()}`);
-    }
-    throw e;
+    throw renamed(e, fn, `output of shape ${fmtShape(shape)}`);
   }
   return new Tensor(shape, size, new Storage(be, block, size));
 }

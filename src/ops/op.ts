@@ -6,7 +6,7 @@
  */
 import type { Backend } from '../backend/backend';
 import type { Buf, Fields, Kernel, Params } from '../backend/layout';
-import { describe, isGradEnabled, memoryHint } from '../engine';
+import { describe, isGradEnabled, renamed } from '../engine';
 import { BackendError } from '../errors';
 import { Tensor, empty, type GradFn } from '../tensor';
 
@@ -133,14 +133,6 @@ export function record(out: Tensor, name: string, inputs: readonly Operand[], sa
   return out;
 }
 
-/**
- * An allocation the memory refused (a RangeError 'wasmconv: ...') renamed after
- * the op and what the memory was for; any other error as it was.
- */
-export function renamed(e: unknown, fn: string, what: string): unknown {
-  if (e instanceof RangeError && e.message.startsWith('wasmconv: ')) return new RangeError(`${fn}: ${what}: ${e.message.slice('wasmconv: '.length)}${memoryHint()}`);
-  return e;
-}
 
 /** t.storage.derive (a packed copy cached on the storage) with an allocation refused named after the op and what was packed. */
 export function derived(t: Tensor, key: string, floats: number, fill: (dst: Buf) => void, what: string, fn: string): Buf {

@@ -7,11 +7,11 @@ import {
   adaptiveAvgPool2d as adaptiveK, adaptiveAvgPool2dBackward as adaptiveBackwardK, avgPool2d as avgK,
   avgPool2dBackward as avgBackwardK, maxPool2d as maxK, maxPool2dBackward as maxBackwardK,
 } from '../backend/registry';
-import { describe } from '../engine';
+import { describe, renamed } from '../engine';
 import { ShapeError, fmtShape } from '../errors';
 import { MAX_ELEMENTS, type Tensor } from '../tensor';
 import { MAX_EXTENT } from './conv_info';
-import { boolArg, needsGrad, output, record, renamed, run, tensorArg } from './op';
+import { boolArg, needsGrad, output, record, run, tensorArg } from './op';
 import { padForward, padGeometry, padGradient, padModeArg, padValueArg, padsArg, rowsPerUnit, type PadMode } from './pad_core';
 
 export type { PadMode } from './pad_core';
